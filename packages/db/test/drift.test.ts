@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, listMigrations } from "../src/migrate.ts";
 import { migrationsDir } from "../src/paths.ts";
 import { diffDatabaseToSchema, diffMigrationsToSchema } from "../src/schema-engine.ts";
-import { createTestDatabase, type TestDatabase } from "./databases.ts";
+import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 // The drift test: a database built only from prisma/migrations must be exactly what schema.prisma describes.
 // Prisma's own schema engine (WebAssembly build) reads the live catalog and diffs it against the schema, so every

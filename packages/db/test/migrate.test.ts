@@ -5,7 +5,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyMigrations, listMigrations, MigrationError, migrationChecksum } from "../src/migrate.ts";
 import { migrationsDir } from "../src/paths.ts";
-import { createTestDatabase, type TestDatabase } from "./databases.ts";
+import { createTestDatabase, type TestDatabase } from "../src/testing.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -1,16 +1,14 @@
 import { verifyPassword } from "better-auth/crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, type Database } from "../src/client.ts";
-import { applyMigrations } from "../src/migrate.ts";
 import { formatSeedResult, seedDatabase } from "../src/seed.ts";
+import { createMigratedTestDatabase, type TestDatabase } from "../src/testing.ts";
 import { hashToken, tokenMatchesHash } from "../src/tokens.ts";
-import { createTestDatabase, type TestDatabase } from "./databases.ts";
 
 let database: TestDatabase;
 let db: Database;
 beforeAll(async () => {
-  database = await createTestDatabase("seed");
-  await applyMigrations(database.url);
+  database = await createMigratedTestDatabase("seed");
   db = createDatabase(database.url, { poolSize: 2 });
 });
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { applyMigrations } from "./migrate.ts";
 
-// Throw-away databases on the real PostgreSQL that scripts/services.sh starts (E3_TEST_DATABASE_URL).
+// For tests of every package: throw-away databases on the real PostgreSQL that scripts/services.sh starts (E3_TEST_DATABASE_URL).
 
 export function testDatabaseServerUrl(): string {
   const url = process.env.E3_TEST_DATABASE_URL;
@@ -14,6 +15,13 @@ export function testDatabaseServerUrl(): string {
 }
 
 export type TestDatabase = { url: string; name: string; drop: () => Promise<void> };
+
+/** A fresh database with every migration applied. */
+export async function createMigratedTestDatabase(label = "t"): Promise<TestDatabase> {
+  const database = await createTestDatabase(label);
+  await applyMigrations(database.url);
+  return database;
+}
 
 export async function createTestDatabase(label = "t"): Promise<TestDatabase> {
   const serverUrl = testDatabaseServerUrl();

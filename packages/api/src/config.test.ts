@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, readServerConfig } from "./config.ts";
+
+describe("readServerConfig", () => {
+  it("applies the seed's defaults", () => {
+    expect(readServerConfig({ DATABASE_URL: "postgresql://x/y" })).toEqual({
+      DATABASE_URL: "postgresql://x/y",
+      AGENT_WATCHDOG_TIMEOUT_SECONDS: 720,
+      AGENT_RECLAIM_GRACE_SECONDS: 180,
+      WORKER_TICK_SECONDS: 10,
+    });
+  });
+
+  it("refuses a reclaim grace that is not shorter than the watchdog timeout, naming the variable", () => {
+    const read = () =>
+      readServerConfig({
+        DATABASE_URL: "postgresql://x/y",
+        AGENT_WATCHDOG_TIMEOUT_SECONDS: "300",
+        AGENT_RECLAIM_GRACE_SECONDS: "300",
+      });
+    expect(read).toThrow(ConfigError);
+    expect(read).toThrow(/AGENT_RECLAIM_GRACE_SECONDS must be less than AGENT_WATCHDOG_TIMEOUT_SECONDS/);
+  });
+
+  it("names a missing database URL and a non-numeric timeout", () => {
+    expect(() => readServerConfig({ AGENT_WATCHDOG_TIMEOUT_SECONDS: "soon" })).toThrow(
+      /DATABASE_URL: is required.*AGENT_WATCHDOG_TIMEOUT_SECONDS: must be a whole number of seconds/,
+    );
+  });
+});

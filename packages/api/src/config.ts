@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+// Server configuration, read and validated once. Every variable is documented in the README.
+
+const seconds = (fallback: number) =>
+  z.coerce.number({ error: "must be a whole number of seconds" }).int().positive().default(fallback);
+
+const serverEnvSchema = z
+  .object({
+    DATABASE_URL: z
+      .string({ error: "is required (npm start sets it for the embedded database)" })
+      .min(1, "is required (npm start sets it for the embedded database)"),
+    AGENT_WATCHDOG_TIMEOUT_SECONDS: seconds(720),
+    AGENT_RECLAIM_GRACE_SECONDS: seconds(180),
+    WORKER_TICK_SECONDS: seconds(10),
+  })
+  .refine((env) => env.AGENT_RECLAIM_GRACE_SECONDS < env.AGENT_WATCHDOG_TIMEOUT_SECONDS, {
+    message:
+      "AGENT_RECLAIM_GRACE_SECONDS must be less than AGENT_WATCHDOG_TIMEOUT_SECONDS, or the watchdog fails runs their agents could still reclaim",
+    path: ["AGENT_RECLAIM_GRACE_SECONDS"],
+  });
+
+export type ServerConfig = z.infer<typeof serverEnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const parsed = serverEnvSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "env"}: ${issue.message}`);
+  throw new ConfigError(`invalid server configuration: ${problems.join("; ")}`);
+}

@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createMigratedTestDatabase, createTestDatabase } from "@e3/db/testing";
+import { afterEach, describe, expect, it } from "vitest";
+
+// What the README's first command ends in: scripts/start.ts (after bootstrap, install and build) must serve the
+// home page with a healthy database and a running worker, on the embedded database and on PostgreSQL alike.
+// The suite runs after `pnpm build` (scripts/test.sh), so the production build is what is served.
+
+const root = join(import.meta.dirname, "..", "..");
+const running: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const child of running.splice(0)) await stopGracefully(child);
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function stopGracefully(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+async function startPortal(env: NodeJS.ProcessEnv) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port), WORKER_TICK_SECONDS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  while (!output.includes(`e3 is running: ${url}`)) {
+    if (child.exitCode !== null) throw new Error(`start.ts exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`start.ts did not come up in 90 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { child, url, output: () => output };
+}
+
+async function expectHealthyHomePage(url: string) {
+  // The worker beats every second here; wait for its first beat to be visible.
+  let health: { ok: boolean; workerHeartbeatAgeSeconds: number | null } = {
+    ok: false,
+    workerHeartbeatAgeSeconds: null,
+  };
+  for (let i = 0; i < 50 && health.workerHeartbeatAgeSeconds === null; i++) {
+    health = (await (await fetch(`${url}/api/health`)).json()) as typeof health;
+    if (health.workerHeartbeatAgeSeconds === null) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect(health.ok).toBe(true);
+  expect(health.workerHeartbeatAgeSeconds).not.toBeNull();
+
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  const html = await response.text();
+  expect(html).toMatch(/data-testid="database-health"[^>]*><span[^>]*>healthy</);
+  expect(html).toMatch(/data-testid="worker-health"[^>]*><span[^>]*>running</);
+  expect(html).toMatch(/data-testid="count-users">2</);
+  expect(html).toContain("Version 0.1.0");
+}
+
+describe("npm start (scripts/start.ts)", () => {
+  it("serves the home page on the embedded database, seeded once, and keeps its data across restarts", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "e3-start-"));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const env = { DATABASE_URL: "", E3_DATA_DIR: dataDir };
+
+    const first = await startPortal(env);
+    expect(first.output()).toContain("database: embedded PostgreSQL (PGlite)");
+    expect(first.output()).toMatch(/admin +admin@e3\.local \/ \S+/);
+    await expectHealthyHomePage(first.url);
+    expect(await stopGracefully(first.child)).toBe(0);
+
+    const second = await startPortal(env);
+    expect(second.output()).toContain("users exist already");
+    expect(second.output()).toContain("0 migrations applied, 1 already");
+    await expectHealthyHomePage(second.url);
+  });
+
+  it("serves the home page on PostgreSQL when DATABASE_URL is set", async () => {
+    const database = await createTestDatabase("start");
+    cleanups.push(database.drop);
+    const portal = await startPortal({ DATABASE_URL: database.url });
+    expect(portal.output()).toContain("database: PostgreSQL from DATABASE_URL");
+    await expectHealthyHomePage(portal.url);
+  });
+
+  it("reports an unreachable database on /api/health with 503", async () => {
+    const database = await createMigratedTestDatabase("gone");
+    const portal = await startPortal({ DATABASE_URL: database.url });
+    await database.drop();
+    const response = await fetch(`${portal.url}/api/health`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { ok: boolean; database: { error: string } };
+    expect(body.ok).toBe(false);
+    expect(body.database.error.length).toBeGreaterThan(0);
+  });
+});
