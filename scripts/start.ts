@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { applyMigrations, createDatabase, formatSeedResult, resolveDatabase, seedDatabase } from "@e3/db";
 
@@ -23,7 +26,28 @@ const db = createDatabase(database.url, { poolSize: 1 });
 console.log(formatSeedResult(await seedDatabase(db)));
 await db.$disconnect();
 
-const childEnv = { ...process.env, DATABASE_URL: database.url, NEXT_TELEMETRY_DISABLED: "1" };
+/**
+ * The server key that seals secrets at rest. Operators set E3_SECRET_KEY; for a one-machine start we create one
+ * beside the embedded database (mode 0600) so secrets survive restarts. Losing it makes stored secrets unreadable.
+ */
+async function serverSecretKey(): Promise<string> {
+  if (process.env.E3_SECRET_KEY) return process.env.E3_SECRET_KEY;
+  const dataDir = process.env.E3_DATA_DIR ?? join(root, ".data");
+  const file = join(dataDir, "secret.key");
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  await mkdir(dataDir, { recursive: true });
+  const key = randomBytes(32).toString("base64");
+  await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
+  console.log(`secrets: created the server key ${file}; back it up with the database`);
+  return key;
+}
+
+const childEnv = {
+  ...process.env,
+  DATABASE_URL: database.url,
+  E3_SECRET_KEY: await serverSecretKey(),
+  NEXT_TELEMETRY_DISABLED: "1",
+};
 
 function startChild(name: string, command: string, args: string[], cwd: string) {
   const child = spawn(command, args, { cwd, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });

@@ -103,12 +103,37 @@ describe("npm start (scripts/start.ts)", () => {
     await expectHealthyHomePage(second.url);
   });
 
-  it("serves the home page on PostgreSQL when DATABASE_URL is set", async () => {
+  it("serves the home page and the agent API on PostgreSQL when DATABASE_URL is set", async () => {
     const database = await createTestDatabase("start");
     cleanups.push(database.drop);
     const portal = await startPortal({ DATABASE_URL: database.url });
     expect(portal.output()).toContain("database: PostgreSQL from DATABASE_URL");
     await expectHealthyHomePage(portal.url);
+
+    // The seed's enrollment token, printed once, enrolls an agent through the mounted /agent/* adapter.
+    const token = /enrollment +(e3enr_\S+)/.exec(portal.output())?.[1];
+    expect(token).toBeDefined();
+    const post = (endpoint: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${portal.url}/agent/${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+    const enrolled = (await (await post("enroll", { token, hostname: "e2e-host" })).json()) as {
+      agentId: string;
+      agentToken: string;
+    };
+    const auth = { "x-agent-id": enrolled.agentId, "x-agent-token": enrolled.agentToken };
+    const next = await post("next_run", {}, auth);
+    expect(next.status).toBe(200);
+    expect(await next.json()).toEqual({ run: null });
+    expect((await post("next_run", {}, { ...auth, "x-agent-token": "wrong" })).status).toBe(401);
+    expect((await post("enroll", { token, hostname: "again" })).status).toBe(401);
+
+    const openapi = (await (await fetch(`${portal.url}/agent/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toContain("/agent/next_run");
   });
 
   it("reports an unreachable database on /api/health with 503", async () => {

@@ -1,0 +1,258 @@
+import { z } from "zod";
+
+// The agent REST contract (`POST /agent/<endpoint>`): every request and response body, shared by the server's
+// handlers and by apps/agent, which imports this module and nothing else of the server. Unknown fields are refused
+// (strict objects) so a typo in an agent build fails loudly instead of being ignored.
+
+export const agentHeaders = { id: "x-agent-id", token: "x-agent-token" } as const;
+
+const uuid = z.uuid();
+// PostgreSQL text and jsonb cannot hold NUL characters; refusing them here turns a would-be 500 into a clear 400.
+const noNul = (value: string) => !value.includes("\u0000");
+const nulMessage = "must not contain NUL characters";
+const text = (max: number) => z.string().max(max).refine(noNul, nulMessage);
+const shortText = (max: number) => text(max).min(1);
+const timestamp = z.iso.datetime({ offset: true });
+const sequence = z.number().int().nonnegative().max(2_147_483_647);
+const jsonObject = z
+  .record(z.string().max(200), z.unknown())
+  // JSON.stringify writes a NUL as the six characters \u0000.
+  .refine((value) => !JSON.stringify(value).includes("\\u0000"), nulMessage)
+  .refine((value) => JSON.stringify(value).length <= 256 * 1024, "must be at most 256 KiB of JSON");
+const runStatusReported = z.enum(["running", "success", "warning", "failed", "cancelled"]);
+export const logLevelSchema = z.enum(["debug", "info", "warn", "error"]);
+
+// ---------------------------------------------------------------------------------------------------------------
+// enroll
+
+export const enrollRequestSchema = z.strictObject({
+  token: shortText(200),
+  hostname: shortText(255),
+  name: shortText(255).optional(),
+  os: shortText(100).optional(),
+  arch: shortText(50).optional(),
+  version: shortText(50).optional(),
+});
+export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
+
+export const enrollResponseSchema = z.strictObject({
+  agentId: uuid,
+  /** Shown once; the server keeps only its hash. */
+  agentToken: z.string(),
+  tenantId: uuid,
+});
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// next_run
+
+export const nextRunRequestSchema = z.strictObject({
+  hostname: shortText(255).optional(),
+  version: shortText(50).optional(),
+});
+
+export const runDestinationSchema = z.strictObject({
+  type: z.enum(["s3", "local"]),
+  bucket: z.string().nullable(),
+  prefix: z.string().nullable(),
+  localPath: z.string().nullable(),
+  endpoint: z.string().nullable(),
+  region: z.string().nullable(),
+  accessKeyId: z.string().nullable(),
+  secretAccessKey: z.string().nullable(),
+  bucketAutoCreate: z.boolean(),
+});
+export type RunDestination = z.infer<typeof runDestinationSchema>;
+
+export const runAssignmentSchema = z.strictObject({
+  runId: uuid,
+  jobId: uuid,
+  jobName: z.string(),
+  runType: z.enum(["backup", "restore", "maintenance_quick", "maintenance_full"]),
+  engine: z.enum(["backup", "sync"]),
+  /** True when this is the agent's own in-progress run handed back after a restart (reclaim). */
+  reclaimed: z.boolean(),
+  source: z.strictObject({
+    paths: z.array(z.string()),
+    includeGlob: z.string().nullable(),
+    excludeGlob: z.string().nullable(),
+  }),
+  destination: runDestinationSchema,
+  repository: z.strictObject({
+    encryptionMode: z.enum(["managed", "agent"]),
+    /** The repository password in managed mode; null in agent mode (the agent's key store holds it). */
+    password: z.string().nullable(),
+  }),
+  compression: z.enum(["auto", "off", "max"]),
+  schedule: z.unknown(),
+  retention: z.unknown(),
+  policy: z.unknown(),
+  bandwidthLimitKbps: z.number().int().nullable(),
+  localBandwidthLimitKbps: z.number().int().nullable(),
+  parallelism: z.number().int().nullable(),
+  /** How often the agent must call update_run while the run is in progress. */
+  heartbeatSeconds: z.number().int().positive(),
+});
+export type RunAssignment = z.infer<typeof runAssignmentSchema>;
+
+export const nextRunResponseSchema = z.strictObject({ run: runAssignmentSchema.nullable() });
+export type NextRunResponse = z.infer<typeof nextRunResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// update_run
+
+export const progressSchema = z.strictObject({
+  phase: z.enum(["scanning", "uploading", "finalizing", "restoring", "checking", "pruning", "syncing"]),
+  filesDone: z.number().int().nonnegative().optional(),
+  filesTotal: z.number().int().nonnegative().optional(),
+  bytesDone: z.number().nonnegative().optional(),
+  bytesTotal: z.number().nonnegative().optional(),
+  bytesPerSecond: z.number().nonnegative().optional(),
+  etaSeconds: z.number().nonnegative().optional(),
+  currentFiles: z.array(text(4096)).max(16).optional(),
+  errors: z.number().int().nonnegative().optional(),
+});
+export type RunProgress = z.infer<typeof progressSchema>;
+
+export const reportedSnapshotSchema = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{64}$/, "must be a 64-digit lower-case hex snapshot id"),
+  time: timestamp,
+  hostname: shortText(255),
+  paths: z.array(text(4096)).max(1000),
+  tags: z.array(text(255)).max(100).default([]),
+  fileCount: z.number().int().nonnegative().optional(),
+  sizeBytes: z.number().nonnegative().optional(),
+  addedBytes: z.number().nonnegative().optional(),
+  summary: jsonObject.optional(),
+});
+
+export const updateRunRequestSchema = z.strictObject({
+  runId: uuid,
+  status: runStatusReported.optional(),
+  progress: progressSchema.optional(),
+  stats: jsonObject.optional(),
+  logRef: text(1000).optional(),
+  snapshot: reportedSnapshotSchema.optional(),
+  errorCode: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{1,63}$/, "must be an upper-case code like SOURCE_UNREADABLE")
+    .optional(),
+  errorMessage: text(10_000).optional(),
+});
+export type UpdateRunRequest = z.infer<typeof updateRunRequestSchema>;
+
+export const updateRunResponseSchema = z.strictObject({
+  status: z.enum(["queued", "starting", "running", "success", "warning", "failed", "cancelled"]),
+  /** True when someone asked to cancel the run; the agent should stop and report `cancelled`. */
+  cancelRequested: z.boolean(),
+});
+export type UpdateRunResponse = z.infer<typeof updateRunResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// push_events, push_logs
+
+export const runEventSchema = z.strictObject({
+  seq: sequence,
+  ts: timestamp,
+  type: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, "must be an upper-case event type like BACKUP_STARTING"),
+  level: logLevelSchema.default("info"),
+  message: text(10_000).optional(),
+  data: jsonObject.optional(),
+});
+export type RunEventInput = z.infer<typeof runEventSchema>;
+
+export const pushEventsRequestSchema = z.strictObject({
+  runId: uuid,
+  events: z.array(runEventSchema).min(1).max(500),
+});
+
+export const runLogLineSchema = z.strictObject({
+  seq: sequence,
+  ts: timestamp,
+  level: logLevelSchema,
+  message: text(10_000),
+  fields: jsonObject.optional(),
+});
+export type RunLogLineInput = z.infer<typeof runLogLineSchema>;
+
+export const pushLogsRequestSchema = z.strictObject({
+  runId: uuid,
+  logs: z.array(runLogLineSchema).min(1).max(1000),
+});
+
+export const pushResponseSchema = z.strictObject({
+  accepted: z.number().int(),
+  /** Items whose sequence number the server already had (a retried batch); they are not stored twice. */
+  duplicates: z.number().int(),
+});
+export type PushResponse = z.infer<typeof pushResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// commands
+
+export const commandTypeSchema = z.enum([
+  "cancel",
+  "maintenance_quick",
+  "maintenance_full",
+  "restore",
+  "browse",
+  "mount",
+]);
+
+export const pollCommandsRequestSchema = z.strictObject({ runId: uuid });
+
+export const agentCommandSchema = z.strictObject({
+  commandId: uuid,
+  type: commandTypeSchema,
+  /** The run the command reports through (restore/maintenance) or acts on (cancel). */
+  runId: uuid.nullable(),
+  payload: z.unknown(),
+  /** Everything needed to reach the job's repository, for commands tied to a job. */
+  job: runAssignmentSchema.omit({ runId: true, runType: true, reclaimed: true }).nullable(),
+});
+export type AgentCommand = z.infer<typeof agentCommandSchema>;
+
+export const pollCommandsResponseSchema = z.strictObject({ commands: z.array(agentCommandSchema) });
+export type PollCommandsResponse = z.infer<typeof pollCommandsResponseSchema>;
+
+export const pollPendingCommandsRequestSchema = z.strictObject({});
+
+export const completeCommandRequestSchema = z.strictObject({
+  commandId: uuid,
+  status: z.enum(["running", "completed", "failed"]),
+  result: jsonObject.optional(),
+  errorMessage: text(10_000).optional(),
+});
+
+export const completeCommandResponseSchema = z.strictObject({
+  status: z.enum(["pending", "delivered", "running", "completed", "failed", "expired"]),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// errors
+
+export const agentErrorResponseSchema = z.strictObject({
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+});
+export type AgentErrorResponse = z.infer<typeof agentErrorResponseSchema>;
+
+/** Every endpoint with its request and response schema; the HTTP adapter, the OpenAPI document and the agent use it. */
+export const agentEndpoints = {
+  enroll: { request: enrollRequestSchema, response: enrollResponseSchema, authenticated: false },
+  next_run: { request: nextRunRequestSchema, response: nextRunResponseSchema, authenticated: true },
+  update_run: { request: updateRunRequestSchema, response: updateRunResponseSchema, authenticated: true },
+  push_events: { request: pushEventsRequestSchema, response: pushResponseSchema, authenticated: true },
+  push_logs: { request: pushLogsRequestSchema, response: pushResponseSchema, authenticated: true },
+  poll_commands: { request: pollCommandsRequestSchema, response: pollCommandsResponseSchema, authenticated: true },
+  poll_pending_commands: {
+    request: pollPendingCommandsRequestSchema,
+    response: pollCommandsResponseSchema,
+    authenticated: true,
+  },
+  complete_command: {
+    request: completeCommandRequestSchema,
+    response: completeCommandResponseSchema,
+    authenticated: true,
+  },
+} as const;
+export type AgentEndpoint = keyof typeof agentEndpoints;

@@ -1,0 +1,402 @@
+import type { Agent, Database, Prisma, Run } from "@e3/db";
+import { generateToken, hashToken, tokenMatchesHash } from "@e3/db";
+import type { z } from "zod";
+import type { ServerConfig } from "../config.ts";
+import type { Keyring } from "../secrets/envelope.ts";
+import { buildJobContext } from "../services/job-context.ts";
+import type {
+  AgentCommand,
+  completeCommandRequestSchema,
+  EnrollRequest,
+  EnrollResponse,
+  NextRunResponse,
+  PollCommandsResponse,
+  PushResponse,
+  pushEventsRequestSchema,
+  pushLogsRequestSchema,
+  UpdateRunRequest,
+  UpdateRunResponse,
+} from "./contract.ts";
+import { AgentApiError, commandNotFound, runNotFound, unauthenticated } from "./errors.ts";
+
+// One function per /agent/* endpoint. Each takes validated input and does its writes in one transaction, so a
+// failed request leaves nothing half-written. Run and command lookups are always scoped to the calling agent.
+
+export type AgentApiDeps = {
+  db: Database;
+  keyring: Keyring;
+  config: Pick<ServerConfig, "AGENT_RECLAIM_GRACE_SECONDS" | "AGENT_WATCHDOG_TIMEOUT_SECONDS">;
+  now?: () => Date;
+};
+
+const inProgress = ["starting", "running"] as const;
+const terminal = new Set(["success", "warning", "failed", "cancelled"]);
+/** last_seen_at is refreshed at most this often per agent, so thousands of polling agents cost few writes. */
+const lastSeenResolutionMs = 15_000;
+
+function nowOf(deps: AgentApiDeps): Date {
+  return deps.now?.() ?? new Date();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// authentication
+
+export async function authenticateAgent(
+  deps: AgentApiDeps,
+  agentId: string | null,
+  token: string | null,
+  clientIp: string | null,
+): Promise<Agent> {
+  if (!agentId || !token || !/^[0-9a-f-]{36}$/i.test(agentId)) throw unauthenticated();
+  const agent = await deps.db.agent.findUnique({ where: { id: agentId } });
+  if (!agent || !tokenMatchesHash(token, agent.tokenHash)) throw unauthenticated();
+  if (agent.status === "revoked") {
+    throw new AgentApiError(403, "AGENT_REVOKED", "this agent was revoked in the portal; enroll it again to use it");
+  }
+  const now = nowOf(deps);
+  if (!agent.lastSeenAt || now.getTime() - agent.lastSeenAt.getTime() > lastSeenResolutionMs) {
+    await deps.db.agent.updateMany({
+      where: {
+        id: agent.id,
+        OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: new Date(now.getTime() - lastSeenResolutionMs) } }],
+      },
+      data: { lastSeenAt: now, ...(clientIp ? { lastIp: clientIp } : {}) },
+    });
+  }
+  return agent;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// enroll
+
+export async function enroll(deps: AgentApiDeps, input: EnrollRequest): Promise<EnrollResponse> {
+  const now = nowOf(deps);
+  const agentToken = generateToken("e3agt");
+  return deps.db.$transaction(async (tx) => {
+    // Claim the one-time token atomically: of two agents enrolling with it at once, exactly one succeeds.
+    const claimed = await tx.enrollmentToken.updateManyAndReturn({
+      where: { tokenHash: hashToken(input.token), usedAt: null, expiresAt: { gt: now } },
+      data: { usedAt: now },
+    });
+    const token = claimed[0];
+    if (!token) {
+      throw new AgentApiError(
+        401,
+        "ENROLLMENT_TOKEN_INVALID",
+        "the enrollment token is unknown, already used or expired; create a new one in the portal (Agents → Enroll)",
+      );
+    }
+    const agent = await tx.agent.create({
+      data: {
+        tenantId: token.tenantId,
+        name: input.name ?? input.hostname,
+        hostname: input.hostname,
+        os: input.os ?? null,
+        arch: input.arch ?? null,
+        version: input.version ?? null,
+        tokenHash: hashToken(agentToken),
+        lastSeenAt: now,
+      },
+    });
+    await tx.enrollmentToken.update({ where: { id: token.id }, data: { usedByAgentId: agent.id } });
+    return { agentId: agent.id, agentToken, tenantId: agent.tenantId };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// next_run
+
+/**
+ * Reclaim first (this agent's own in-progress run whose heartbeat is older than the grace but younger than the
+ * watchdog cutoff: the agent restarted mid-run), else claim the oldest queued backup run bound to this agent.
+ * The claim is one UPDATE over a row picked with FOR UPDATE SKIP LOCKED, so concurrent agents and server instances
+ * never get the same run.
+ */
+export async function nextRun(deps: AgentApiDeps, agent: Agent, hostname?: string): Promise<NextRunResponse> {
+  const now = nowOf(deps);
+  const graceCutoff = new Date(now.getTime() - deps.config.AGENT_RECLAIM_GRACE_SECONDS * 1000);
+  const watchdogCutoff = new Date(now.getTime() - deps.config.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
+
+  const reclaimed = await deps.db.run.updateManyAndReturn({
+    where: {
+      agentId: agent.id,
+      runType: "backup",
+      status: { in: [...inProgress] },
+      updatedAt: { lt: graceCutoff, gt: watchdogCutoff },
+    },
+    data: { updatedAt: now },
+    limit: 1,
+  });
+  if (reclaimed[0]) return { run: await assignment(deps, reclaimed[0], true) };
+
+  const claimed = await deps.db.$queryRaw<{ id: string }[]>`
+    UPDATE runs SET status = 'starting', started_at = ${now}, updated_at = ${now}, worker_host = ${hostname ?? agent.hostname}
+    WHERE id = (
+      SELECT id FROM runs
+      WHERE agent_id = ${agent.id}::uuid AND status = 'queued' AND run_type = 'backup'
+      ORDER BY created_at, id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id`;
+  const claimedId = claimed[0]?.id;
+  if (!claimedId) return { run: null };
+  const run = await deps.db.run.findUniqueOrThrow({ where: { id: claimedId } });
+  return { run: await assignment(deps, run, false) };
+}
+
+async function assignment(deps: AgentApiDeps, run: Run, reclaimed: boolean) {
+  const job = await deps.db.job.findUniqueOrThrow({ where: { id: run.jobId } });
+  const context = await buildJobContext(deps.db, deps.keyring, job);
+  if (!reclaimed) {
+    // Keep what the job said when the run started, so history explains what the run did even after edits.
+    await deps.db.run.update({
+      where: { id: run.id },
+      data: {
+        policySnapshot: {
+          schedule: job.scheduleJson,
+          retention: job.retentionJson,
+          policy: job.policyJson,
+        } as Prisma.InputJsonValue,
+        updatedAt: run.updatedAt,
+      },
+    });
+  }
+  return { ...context, runId: run.id, runType: run.runType, reclaimed };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// update_run
+
+async function ownRun(deps: AgentApiDeps, agent: Agent, runId: string): Promise<Run> {
+  const run = await deps.db.run.findFirst({ where: { id: runId, agentId: agent.id } });
+  if (!run) throw runNotFound(runId);
+  return run;
+}
+
+export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateRunRequest): Promise<UpdateRunResponse> {
+  const now = nowOf(deps);
+  return deps.db.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<
+      Run[]
+    >`SELECT id FROM runs WHERE id = ${input.runId}::uuid AND agent_id = ${agent.id}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw runNotFound(input.runId);
+    const run = await tx.run.findUniqueOrThrow({ where: { id: input.runId } });
+
+    if (terminal.has(run.status)) {
+      // A retried final report is fine; anything else is too late (the watchdog or a cancel ended the run).
+      if (input.status === run.status) return { status: run.status, cancelRequested: run.cancelRequestedAt !== null };
+      throw new AgentApiError(
+        409,
+        "RUN_ALREADY_FINISHED",
+        `run ${run.id} already ended as ${run.status}${run.errorCode ? ` (${run.errorCode})` : ""}; stop working on it`,
+      );
+    }
+    if (run.status === "queued") {
+      throw new AgentApiError(409, "RUN_NOT_CLAIMED", `run ${run.id} is still queued; claim it with next_run first`);
+    }
+
+    const status = input.status ?? run.status;
+    const finished = terminal.has(status);
+    await tx.run.update({
+      where: { id: run.id },
+      data: {
+        status,
+        updatedAt: now,
+        ...(input.progress ? { progressJson: input.progress } : {}),
+        ...(input.stats ? { statsJson: input.stats as Prisma.InputJsonValue } : {}),
+        ...(input.logRef ? { logRef: input.logRef } : {}),
+        ...(input.errorCode ? { errorCode: input.errorCode } : {}),
+        ...(input.errorMessage ? { errorMessage: input.errorMessage } : {}),
+        ...(input.snapshot ? { snapshotId: input.snapshot.id } : {}),
+        ...(finished ? { finishedAt: now } : {}),
+      },
+    });
+    if (input.snapshot) {
+      const snapshot = input.snapshot;
+      const fields = {
+        time: new Date(snapshot.time),
+        hostname: snapshot.hostname,
+        paths: snapshot.paths,
+        tags: snapshot.tags,
+        fileCount: snapshot.fileCount === undefined ? null : BigInt(snapshot.fileCount),
+        sizeBytes: snapshot.sizeBytes === undefined ? null : BigInt(Math.round(snapshot.sizeBytes)),
+        addedBytes: snapshot.addedBytes === undefined ? null : BigInt(Math.round(snapshot.addedBytes)),
+        summaryJson: (snapshot.summary ?? undefined) as Prisma.InputJsonValue | undefined,
+      };
+      await tx.snapshot.upsert({
+        where: { jobId_snapshotId: { jobId: run.jobId, snapshotId: snapshot.id } },
+        create: {
+          ...fields,
+          tenantId: run.tenantId,
+          jobId: run.jobId,
+          agentId: agent.id,
+          runId: run.id,
+          snapshotId: snapshot.id,
+        },
+        update: fields,
+      });
+    }
+    if (finished) {
+      // Nothing is left to cancel once the run ended.
+      await tx.runCommand.updateMany({
+        where: { runId: run.id, type: "cancel", status: { in: ["pending", "delivered", "running"] } },
+        data: { status: "completed", completedAt: now, resultJson: { endedAs: status } },
+      });
+    }
+    return { status, cancelRequested: run.cancelRequestedAt !== null };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// push_events, push_logs
+
+export async function pushEvents(
+  deps: AgentApiDeps,
+  agent: Agent,
+  input: z.infer<typeof pushEventsRequestSchema>,
+): Promise<PushResponse> {
+  await ownRun(deps, agent, input.runId);
+  const { count } = await deps.db.runEvent.createMany({
+    data: input.events.map((event) => ({
+      runId: input.runId,
+      seq: event.seq,
+      ts: new Date(event.ts),
+      type: event.type,
+      level: event.level,
+      message: event.message ?? null,
+      dataJson: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
+    })),
+    skipDuplicates: true,
+  });
+  return { accepted: count, duplicates: input.events.length - count };
+}
+
+export async function pushLogs(
+  deps: AgentApiDeps,
+  agent: Agent,
+  input: z.infer<typeof pushLogsRequestSchema>,
+): Promise<PushResponse> {
+  await ownRun(deps, agent, input.runId);
+  const { count } = await deps.db.runLog.createMany({
+    data: input.logs.map((line) => ({
+      runId: input.runId,
+      seq: line.seq,
+      ts: new Date(line.ts),
+      level: line.level,
+      message: line.message,
+      fieldsJson: (line.fields ?? undefined) as Prisma.InputJsonValue | undefined,
+    })),
+    skipDuplicates: true,
+  });
+  return { accepted: count, duplicates: input.logs.length - count };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// commands
+
+/** Commands for the run in progress (cancel). Delivered ones are sent again until the agent completes them. */
+export async function pollCommands(deps: AgentApiDeps, agent: Agent, runId: string): Promise<PollCommandsResponse> {
+  await ownRun(deps, agent, runId);
+  const now = nowOf(deps);
+  const commands = await deps.db.runCommand.findMany({
+    where: {
+      agentId: agent.id,
+      runId,
+      type: "cancel",
+      status: { in: ["pending", "delivered"] },
+      expiresAt: { gt: now },
+    },
+    orderBy: { createdAt: "asc" },
+  });
+  await markDelivered(
+    deps,
+    commands.filter((command) => command.status === "pending").map((command) => command.id),
+    now,
+  );
+  return {
+    commands: commands.map((command) => ({
+      commandId: command.id,
+      type: command.type,
+      runId: command.runId,
+      payload: command.payloadJson ?? {},
+      job: null,
+    })),
+  };
+}
+
+/** Commands not tied to a run in progress (restore, maintenance, browse, mount), each with its job's context. */
+export async function pollPendingCommands(deps: AgentApiDeps, agent: Agent): Promise<PollCommandsResponse> {
+  const now = nowOf(deps);
+  const commands = await deps.db.runCommand.findMany({
+    where: { agentId: agent.id, type: { not: "cancel" }, status: "pending", expiresAt: { gt: now } },
+    orderBy: { createdAt: "asc" },
+    include: { job: true },
+    take: 20,
+  });
+  const delivered: AgentCommand[] = [];
+  for (const command of commands) {
+    delivered.push({
+      commandId: command.id,
+      type: command.type,
+      runId: command.runId,
+      payload: command.payloadJson ?? {},
+      job: command.job ? await buildJobContext(deps.db, deps.keyring, command.job) : null,
+    });
+  }
+  await markDelivered(
+    deps,
+    commands.map((command) => command.id),
+    now,
+  );
+  return { commands: delivered };
+}
+
+async function markDelivered(deps: AgentApiDeps, ids: string[], now: Date) {
+  if (ids.length === 0) return;
+  await deps.db.runCommand.updateMany({
+    where: { id: { in: ids }, status: "pending" },
+    data: { status: "delivered", deliveredAt: now },
+  });
+}
+
+const commandTransitions: Record<string, readonly string[]> = {
+  pending: ["running", "completed", "failed"],
+  delivered: ["running", "completed", "failed"],
+  running: ["running", "completed", "failed"],
+};
+
+export async function completeCommand(
+  deps: AgentApiDeps,
+  agent: Agent,
+  input: z.infer<typeof completeCommandRequestSchema>,
+): Promise<{ status: "pending" | "delivered" | "running" | "completed" | "failed" | "expired" }> {
+  const now = nowOf(deps);
+  return deps.db.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<
+      { id: string }[]
+    >`SELECT id FROM run_commands WHERE id = ${input.commandId}::uuid AND agent_id = ${agent.id}::uuid FOR UPDATE`;
+    if (locked.length === 0) throw commandNotFound(input.commandId);
+    const command = await tx.runCommand.findUniqueOrThrow({ where: { id: input.commandId } });
+    if (command.status === input.status) return { status: command.status };
+    if (!commandTransitions[command.status]?.includes(input.status)) {
+      throw new AgentApiError(
+        409,
+        "COMMAND_ALREADY_FINISHED",
+        `command ${command.id} is already ${command.status}; it cannot become ${input.status}`,
+      );
+    }
+    const finished = input.status !== "running";
+    const updated = await tx.runCommand.update({
+      where: { id: command.id },
+      data: {
+        status: input.status,
+        ...(input.result ? { resultJson: input.result as Prisma.InputJsonValue } : {}),
+        ...(input.errorMessage ? { errorMessage: input.errorMessage } : {}),
+        ...(finished ? { completedAt: now } : {}),
+        deliveredAt: command.deliveredAt ?? now,
+      },
+    });
+    return { status: updated.status };
+  });
+}
