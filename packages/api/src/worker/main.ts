@@ -1,20 +1,35 @@
 import { createDatabase } from "@e3/db";
 import { readServerConfig } from "../config.ts";
 import { currentWorkerIdentity, recordWorkerHeartbeat } from "./heartbeat.ts";
+import { runTick } from "./tick.ts";
 
-// `pnpm worker`: the background process beside the portal. Each tick records this worker's heartbeat; the scheduler,
-// watchdog, overdue detection and notifications join this loop as the server-core issue lands them.
+// `pnpm worker`: the background process beside the portal. Each tick records this worker's heartbeat, then runs the
+// watchdog, the scheduler and overdue detection (worker/tick.ts). Any number of workers may run against one database.
 
 const config = readServerConfig();
 const db = createDatabase(config.DATABASE_URL, { poolSize: 2 });
 const worker = currentWorkerIdentity();
 let stopping = false;
+let ticking = false;
 
 async function tick() {
+  // A slow tick (a busy database) is not overlapped by the next one.
+  if (ticking || stopping) return;
+  ticking = true;
   try {
     await recordWorkerHeartbeat(db, worker);
+    const result = await runTick(db, config);
+    const notable = [
+      result.scheduler.enqueued > 0 && `${result.scheduler.enqueued} runs enqueued`,
+      result.watchdog.failedRuns.length > 0 && `${result.watchdog.failedRuns.length} runs failed AGENT_OFFLINE`,
+      result.watchdog.expiredCommands > 0 && `${result.watchdog.expiredCommands} commands expired`,
+      result.overdue.becameOverdue.length > 0 && `${result.overdue.becameOverdue.length} jobs overdue`,
+    ].filter(Boolean);
+    if (notable.length > 0) console.log(`worker ${worker.id}: ${notable.join(", ")}`);
   } catch (error) {
     console.error(`worker ${worker.id}: tick failed: ${(error as Error).message}`);
+  } finally {
+    ticking = false;
   }
 }
 
