@@ -93,7 +93,10 @@ const toolchain = ensureTools();
 const binDir = dirname(toolchain.node);
 const env = {
   ...process.env,
-  PATH: [binDir, join(root, "node_modules", ".bin"), process.env.PATH].join(process.platform === "win32" ? ";" : ":"),
+  // Node 24 first, then pnpm (and node) from .tools, then the workspace's own binaries.
+  PATH: [binDir, join(tools, "node_modules", ".bin"), join(root, "node_modules", ".bin"), process.env.PATH].join(
+    process.platform === "win32" ? ";" : ":",
+  ),
   npm_config_engine_strict: "false",
 };
 installIfStale(toolchain, env);
