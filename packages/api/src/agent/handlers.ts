@@ -41,11 +41,11 @@ function nowOf(deps: AgentApiDeps): Date {
 // ---------------------------------------------------------------------------------------------------------------
 // authentication
 
+/** Finds the calling agent; read-only, so a request refused later leaves no trace. */
 export async function authenticateAgent(
   deps: AgentApiDeps,
   agentId: string | null,
   token: string | null,
-  clientIp: string | null,
 ): Promise<Agent> {
   if (!agentId || !token || !/^[0-9a-f-]{36}$/i.test(agentId)) throw unauthenticated();
   const agent = await deps.db.agent.findUnique({ where: { id: agentId } });
@@ -53,17 +53,20 @@ export async function authenticateAgent(
   if (agent.status === "revoked") {
     throw new AgentApiError(403, "AGENT_REVOKED", "this agent was revoked in the portal; enroll it again to use it");
   }
-  const now = nowOf(deps);
-  if (!agent.lastSeenAt || now.getTime() - agent.lastSeenAt.getTime() > lastSeenResolutionMs) {
-    await deps.db.agent.updateMany({
-      where: {
-        id: agent.id,
-        OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: new Date(now.getTime() - lastSeenResolutionMs) } }],
-      },
-      data: { lastSeenAt: now, ...(clientIp ? { lastIp: clientIp } : {}) },
-    });
-  }
   return agent;
+}
+
+/** Records that the agent called in (for online/stale/offline), at most once per resolution window. */
+export async function touchAgentLastSeen(deps: AgentApiDeps, agent: Agent, clientIp: string | null): Promise<void> {
+  const now = nowOf(deps);
+  if (agent.lastSeenAt && now.getTime() - agent.lastSeenAt.getTime() <= lastSeenResolutionMs) return;
+  await deps.db.agent.updateMany({
+    where: {
+      id: agent.id,
+      OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: new Date(now.getTime() - lastSeenResolutionMs) } }],
+    },
+    data: { lastSeenAt: now, ...(clientIp ? { lastIp: clientIp } : {}) },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

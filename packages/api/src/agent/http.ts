@@ -12,6 +12,7 @@ import {
   pollPendingCommands,
   pushEvents,
   pushLogs,
+  touchAgentLastSeen,
   updateRun,
 } from "./handlers.ts";
 
@@ -87,15 +88,11 @@ export async function handleAgentRequest(request: Request, endpoint: string, dep
     const name = endpoint as AgentEndpoint;
     const definition = agentEndpoints[name];
     const agent = definition.authenticated
-      ? await authenticateAgent(
-          deps,
-          request.headers.get(agentHeaders.id),
-          request.headers.get(agentHeaders.token),
-          clientIpOf(request),
-        )
+      ? await authenticateAgent(deps, request.headers.get(agentHeaders.id), request.headers.get(agentHeaders.token))
       : null;
     const parsed = definition.request.safeParse(await readJsonBody(request));
     if (!parsed.success) return errorResponse(400, "INVALID_REQUEST", describeIssues(parsed.error));
+    if (agent) await touchAgentLastSeen(deps, agent, clientIpOf(request));
 
     let result: unknown;
     if (name === "enroll") {
