@@ -66,8 +66,8 @@ type Json = unknown;
 /** Every path into a JSON value: [] for the value itself, then each key or index, recursively. */
 function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const paths = [prefix];
-  if (Array.isArray(value)) value.forEach((item, index) => paths.push(...pathsOf(item, [...prefix, index])));
-  else if (value && typeof value === "object") {
+  if (value && typeof value === "object") {
+    // Object.entries covers arrays too, with their indexes as keys.
     for (const [key, item] of Object.entries(value)) paths.push(...pathsOf(item, [...prefix, key]));
   }
   return paths;
@@ -76,7 +76,7 @@ function pathsOf(value: Json, prefix: (string | number)[] = []): (string | numbe
 function withValueAt(value: Json, path: (string | number)[], replacement: Json | typeof removeMarker): Json {
   if (path.length === 0) return replacement === removeMarker ? undefined : replacement;
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
-  const copy: Record<string | number, Json> = Array.isArray(value) ? [...value] : { ...(value as object) };
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, Json>;
   const next = withValueAt(copy[head], rest, replacement);
   if (next === undefined && rest.length === 0) delete copy[head];
   else copy[head] = next;
