@@ -27,25 +27,29 @@ console.log(formatSeedResult(await seedDatabase(db)));
 await db.$disconnect();
 
 /**
- * The server key that seals secrets at rest. Operators set E3_SECRET_KEY; for a one-machine start we create one
- * beside the embedded database (mode 0600) so secrets survive restarts. Losing it makes stored secrets unreadable.
+ * A secret the portal needs across restarts: from the environment when the operator set it, else created once beside
+ * the embedded database (mode 0600). E3_SECRET_KEY seals S3 keys and repository passwords: losing it makes stored
+ * secrets unreadable, so back it up with the database. E3_AUTH_SECRET signs sessions.
  */
-async function serverSecretKey(): Promise<string> {
-  if (process.env.E3_SECRET_KEY) return process.env.E3_SECRET_KEY;
+async function persistentSecret(variable: string, fileName: string): Promise<string> {
+  const fromEnv = process.env[variable];
+  if (fromEnv) return fromEnv;
   const dataDir = process.env.E3_DATA_DIR ?? join(root, ".data");
-  const file = join(dataDir, "secret.key");
+  const file = join(dataDir, fileName);
   if (existsSync(file)) return (await readFile(file, "utf8")).trim();
   await mkdir(dataDir, { recursive: true });
-  const key = randomBytes(32).toString("base64");
-  await writeFile(file, `${key}\n`, { mode: 0o600, flag: "wx" });
-  console.log(`secrets: created the server key ${file}; back it up with the database`);
-  return key;
+  const secret = randomBytes(32).toString("base64");
+  await writeFile(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
+  console.log(`secrets: created ${file} (${variable}); back it up with the database`);
+  return secret;
 }
 
 const childEnv = {
   ...process.env,
   DATABASE_URL: database.url,
-  E3_SECRET_KEY: await serverSecretKey(),
+  E3_SECRET_KEY: await persistentSecret("E3_SECRET_KEY", "secret.key"),
+  E3_AUTH_SECRET: await persistentSecret("E3_AUTH_SECRET", "auth.secret"),
+  E3_PUBLIC_URL: process.env.E3_PUBLIC_URL ?? `http://${host === "0.0.0.0" ? "localhost" : host}:${port}`,
   NEXT_TELEMETRY_DISABLED: "1",
 };
 

@@ -1,10 +1,31 @@
-import { type AgentApiDeps, keyringFromEnv, readServerConfig } from "@e3/api";
+import { type AgentApiDeps, type Auth, createAuth, keyringFromEnv, readServerConfig } from "@e3/api";
 import { getDatabase } from "./db.ts";
 
 // Configuration is read and validated once per server process; a bad variable fails the first request loudly.
-let agentDeps: AgentApiDeps | undefined;
 
-export function getAgentApiDeps(): AgentApiDeps {
-  agentDeps ??= { db: getDatabase(), keyring: keyringFromEnv(process.env), config: readServerConfig() };
-  return agentDeps;
+type ServerContext = AgentApiDeps & { auth: Auth };
+let context: ServerContext | undefined;
+
+function authSecret(): string {
+  const secret = process.env.E3_AUTH_SECRET;
+  if (!secret || secret.length < 32) {
+    throw new Error(
+      "E3_AUTH_SECRET must be at least 32 random characters (openssl rand -base64 32); npm start creates one",
+    );
+  }
+  return secret;
+}
+
+export function getServerContext(): ServerContext {
+  if (!context) {
+    const config = readServerConfig();
+    const db = getDatabase();
+    context = {
+      db,
+      keyring: keyringFromEnv(process.env),
+      config,
+      auth: createAuth({ db, secret: authSecret(), baseURL: config.E3_PUBLIC_URL }),
+    };
+  }
+  return context;
 }

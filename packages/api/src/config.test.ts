@@ -8,6 +8,7 @@ describe("readServerConfig", () => {
       AGENT_WATCHDOG_TIMEOUT_SECONDS: 720,
       AGENT_RECLAIM_GRACE_SECONDS: 180,
       WORKER_TICK_SECONDS: 10,
+      E3_PUBLIC_URL: "http://127.0.0.1:3000",
     });
   });
 

@@ -13,6 +13,10 @@ const serverEnvSchema = z
     AGENT_WATCHDOG_TIMEOUT_SECONDS: seconds(720),
     AGENT_RECLAIM_GRACE_SECONDS: seconds(180),
     WORKER_TICK_SECONDS: seconds(10),
+    /** The portal's public URL: links in emails, cookie scope. */
+    E3_PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: "must be the portal's http(s) URL" })
+      .default("http://127.0.0.1:3000"),
   })
   .refine((env) => env.AGENT_RECLAIM_GRACE_SECONDS < env.AGENT_WATCHDOG_TIMEOUT_SECONDS, {
     message:

@@ -1,0 +1,83 @@
+import type { Prisma } from "@e3/db";
+import { z } from "zod";
+import { cancelRun, requireTenantRun } from "../services/runs.ts";
+import { router, tenantProcedure } from "../trpc.ts";
+
+const runId = z.strictObject({ runId: z.uuid() });
+const runStatus = z.enum(["queued", "starting", "running", "success", "warning", "failed", "cancelled"]);
+const runType = z.enum(["backup", "restore", "maintenance_quick", "maintenance_full"]);
+
+export const runsListInputSchema = z.strictObject({
+  jobId: z.uuid().optional(),
+  status: z.array(runStatus).max(7).optional(),
+  runType: z.array(runType).max(4).optional(),
+  from: z.date().optional(),
+  to: z.date().optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  /** The id of the last run of the previous page. */
+  cursor: z.uuid().nullish(),
+});
+
+export const runsRouter = router({
+  list: tenantProcedure.input(runsListInputSchema).query(async ({ ctx, input }) => {
+    const where: Prisma.RunWhereInput = {
+      tenantId: ctx.tenantId,
+      ...(input.jobId ? { jobId: input.jobId } : {}),
+      ...(input.status ? { status: { in: input.status } } : {}),
+      ...(input.runType ? { runType: { in: input.runType } } : {}),
+      ...(input.from || input.to
+        ? { createdAt: { ...(input.from ? { gte: input.from } : {}), ...(input.to ? { lt: input.to } : {}) } }
+        : {}),
+    };
+    const runs = await ctx.db.run.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: input.limit + 1,
+      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+      include: { job: { select: { name: true } } },
+    });
+    const page = runs.slice(0, input.limit);
+    return { runs: page, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+  }),
+
+  get: tenantProcedure.input(runId).query(({ ctx, input }) => requireTenantRun(ctx.db, ctx.tenantId, input.runId)),
+
+  logs: tenantProcedure
+    .input(
+      z.strictObject({
+        runId: z.uuid(),
+        afterSeq: z.number().int().nullish(),
+        levels: z
+          .array(z.enum(["debug", "info", "warn", "error"]))
+          .max(4)
+          .optional(),
+        search: z.string().max(200).optional(),
+        limit: z.number().int().min(1).max(1000).default(500),
+      }),
+    )
+    .query(async ({ ctx, input }) => {
+      await requireTenantRun(ctx.db, ctx.tenantId, input.runId);
+      const lines = await ctx.db.runLog.findMany({
+        where: {
+          runId: input.runId,
+          ...(input.afterSeq !== undefined && input.afterSeq !== null ? { seq: { gt: input.afterSeq } } : {}),
+          ...(input.levels ? { level: { in: input.levels } } : {}),
+          ...(input.search ? { message: { contains: input.search, mode: "insensitive" as const } } : {}),
+        },
+        orderBy: { seq: "asc" },
+        take: input.limit,
+      });
+      return { lines, lastSeq: lines.at(-1)?.seq ?? input.afterSeq ?? null };
+    }),
+
+  events: tenantProcedure
+    .input(z.strictObject({ runId: z.uuid(), limit: z.number().int().min(1).max(1000).default(500) }))
+    .query(async ({ ctx, input }) => {
+      await requireTenantRun(ctx.db, ctx.tenantId, input.runId);
+      return ctx.db.runEvent.findMany({ where: { runId: input.runId }, orderBy: { ts: "asc" }, take: input.limit });
+    }),
+
+  cancel: tenantProcedure
+    .input(runId)
+    .mutation(({ ctx, input }) => cancelRun(ctx.db, ctx.tenantId, input.runId, ctx.user.id)),
+});

@@ -1,0 +1,205 @@
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunAssignment } from "../src/agent/contract.ts";
+import { appRouter } from "../src/routers/index.ts";
+import { type Context, createCallerFactory } from "../src/trpc.ts";
+import { callAgentApi, createHarness, createTenant, enrollAgent, type Harness } from "./fixtures.ts";
+
+let harness: Harness;
+let tenantId: string;
+let agent: { agentId: string; agentToken: string };
+const callerFor = (context: Context) => createCallerFactory(appRouter)(context);
+let client: ReturnType<typeof callerFor>;
+let admin: typeof client;
+
+function contextFor(user: Context["user"]): Context {
+  return {
+    db: harness.db,
+    keyring: harness.keyring,
+    config: harness.deps.config,
+    user,
+    impersonatedBy: null,
+    ip: null,
+  };
+}
+
+beforeAll(async () => {
+  harness = await createHarness("routers");
+  const tenant = await createTenant(harness.db, "Acme");
+  tenantId = tenant.id;
+  agent = await enrollAgent(harness.deps, tenant.id, "acme-pc");
+  client = callerFor(contextFor({ id: "u-client", email: "c@acme.test", name: "C", role: "client", tenantId }));
+  admin = callerFor(contextFor({ id: "u-admin", email: "a@e3.test", name: "A", role: "admin", tenantId: null }));
+});
+afterAll(() => harness.close());
+
+const s3Job = () => ({
+  name: "Documents",
+  agentId: agent.agentId,
+  engine: "backup" as const,
+  sourcePaths: ["C:\\Users\\me\\Documents"],
+  destination: {
+    type: "s3" as const,
+    bucket: "acme-backups",
+    prefix: "pc",
+    accessKeyId: "AKIAACME",
+    secretAccessKey: "acme-secret",
+  },
+  schedule: { kind: "cron" as const, cron: "0 2 * * *", timezone: "Europe/Berlin" },
+  retention: { keepDaily: 7, keepWeekly: 4 },
+});
+
+async function fieldErrorsOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => null,
+    (failure: unknown) => failure,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return (error as TRPCError).message;
+}
+
+describe("jobs", () => {
+  it("creates a job with sealed secrets, a managed repository password and its next slot", async () => {
+    const job = await client.jobs.create(s3Job());
+    expect(job).toMatchObject({ name: "Documents", destType: "s3", hasAccessKey: true, hasRepositoryPassword: true });
+    expect(JSON.stringify(job)).not.toContain("acme-secret");
+    expect(job.nextRunAt).toBeInstanceOf(Date);
+    const stored = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });
+    expect(stored.destSecretKeyEnc).toMatch(/^e3s1\./);
+    expect(stored.policyJson).toMatchObject({ excludeCaches: true, packSizeMiB: 16 });
+  });
+
+  it("refuses bad jobs with messages that name the field", async () => {
+    const noKeys = { ...s3Job(), destination: { type: "s3" as const, bucket: "acme-backups" } };
+    expect(await fieldErrorsOf(client.jobs.create(noKeys))).toMatch(/access key id and a secret access key/);
+    const badBucket = { ...s3Job(), destination: { ...s3Job().destination, bucket: "Bad_Bucket" } };
+    expect(await fieldErrorsOf(client.jobs.create(badBucket))).toMatch(/valid S3 bucket name/);
+    const badCron = { ...s3Job(), schedule: { kind: "cron" as const, cron: "99 * * * *", timezone: "UTC" } };
+    expect(await fieldErrorsOf(client.jobs.create(badCron))).toMatch(/not a valid cron expression/);
+    const keepNothing = { ...s3Job(), retention: { keepDaily: 0 } };
+    expect(await fieldErrorsOf(client.jobs.create(keepNothing))).toMatch(/keep at least something/);
+    const noSources = { ...s3Job(), sourcePaths: [] };
+    expect(await fieldErrorsOf(client.jobs.create(noSources))).toMatch(/pick at least one folder/);
+  });
+
+  it("updates keep stored secrets unless new ones are given, and refuse switching the encryption mode", async () => {
+    const job = await client.jobs.create(s3Job());
+    const before = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });
+    const renamed = await client.jobs.update({ jobId: job.id, changes: { name: "Docs", retention: null } });
+    expect(renamed.name).toBe("Docs");
+    const after = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });
+    expect(after.destSecretKeyEnc).toBe(before.destSecretKeyEnc);
+    expect(after.retentionJson).toBeNull();
+    expect(await fieldErrorsOf(client.jobs.update({ jobId: job.id, changes: { encryptionMode: "agent" } }))).toMatch(
+      /encryption mode/,
+    );
+  });
+
+  it("runs now once, hands the run to the agent with its keys, and cancels through a command", async () => {
+    const job = await client.jobs.create(s3Job());
+    const first = await client.jobs.runNow({ jobId: job.id });
+    expect((await client.jobs.runNow({ jobId: job.id })).alreadyQueued).toBe(true);
+
+    let claimed: RunAssignment | null = null;
+    for (let i = 0; i < 10 && claimed?.runId !== first.runId; i++) {
+      claimed = (await callAgentApi(harness.deps, "next_run", {}, agent)).body.run as RunAssignment | null;
+    }
+    expect(claimed).toMatchObject({ runId: first.runId, destination: { secretAccessKey: "acme-secret" } });
+    expect(await client.runs.cancel({ runId: first.runId })).toEqual({ cancelled: false, requested: true });
+    const polled = await callAgentApi(harness.deps, "poll_commands", { runId: first.runId }, agent);
+    expect(polled.body.commands).toHaveLength(1);
+
+    const page = await client.runs.list({ jobId: job.id, limit: 1 });
+    expect(page.runs).toHaveLength(1);
+    expect(page.runs[0]!.job.name).toBe("Documents");
+  });
+
+  it("previews the next five slots of a schedule", async () => {
+    const slots = await client.jobs.previewSchedule({ schedule: { kind: "interval", everySeconds: 3600 } });
+    expect(slots).toHaveLength(5);
+    expect(slots[1]!.getTime() - slots[0]!.getTime()).toBe(3_600_000);
+  });
+});
+
+describe("restore and maintenance", () => {
+  it("creates a restore run and its command for a catalogued snapshot, on another agent of the tenant", async () => {
+    const job = await client.jobs.create(s3Job());
+    const other = await enrollAgent(harness.deps, tenantId, "acme-laptop");
+    await harness.db.snapshot.create({
+      data: {
+        tenantId,
+        jobId: job.id,
+        snapshotId: "d".repeat(64),
+        time: new Date(),
+        hostname: "acme-pc",
+        paths: ["/"],
+        tags: [],
+      },
+    });
+    const started = await client.restore.start({
+      jobId: job.id,
+      snapshotId: "dddddddd",
+      paths: ["/Documents/a.txt"],
+      targetPath: "/restore",
+      targetAgentId: other.agentId,
+    });
+    const polled = await callAgentApi(harness.deps, "poll_pending_commands", {}, other);
+    expect(polled.body.commands).toMatchObject([
+      {
+        commandId: started.commandId,
+        type: "restore",
+        runId: started.restoreRunId,
+        payload: { snapshotId: "d".repeat(64) },
+      },
+    ]);
+    expect(await fieldErrorsOf(client.restore.start({ jobId: job.id, snapshotId: "eeeeeeee" }))).toMatch(
+      /snapshot not found/,
+    );
+  });
+
+  it("lets an admin start full maintenance on any tenant's backup job, and refuses clients the admin API", async () => {
+    const job = await client.jobs.create(s3Job());
+    const started = await admin.admin.maintenance({ jobId: job.id, kind: "maintenance_full" });
+    const run = await harness.db.run.findUniqueOrThrow({ where: { id: started.runId } });
+    expect(run).toMatchObject({ runType: "maintenance_full", status: "queued", tenantId });
+    expect(await fieldErrorsOf(client.admin.fleet())).toMatch(/only provider admins/);
+    expect(await fieldErrorsOf(admin.jobs.list())).toMatch(/belongs to a client account/);
+  });
+});
+
+describe("dashboard", () => {
+  it("counts protected, failing and overdue jobs and draws the worst result per day", async () => {
+    const tenant = await createTenant(harness.db, "Dash");
+    const dashAgent = await enrollAgent(harness.deps, tenant.id, "dash-pc");
+    const dash = callerFor(
+      contextFor({ id: "u-dash", email: "d@dash.test", name: "D", role: "client", tenantId: tenant.id }),
+    );
+    const good = await dash.jobs.create({ ...s3Job(), agentId: dashAgent.agentId, name: "good" });
+    const bad = await dash.jobs.create({ ...s3Job(), agentId: dashAgent.agentId, name: "bad" });
+    const finish = async (jobId: string, status: "success" | "failed", finishedAt: Date) => {
+      const job = await harness.db.job.findUniqueOrThrow({ where: { id: jobId } });
+      await harness.db.run.create({
+        data: {
+          tenantId: tenant.id,
+          jobId,
+          agentId: job.agentId,
+          engine: "backup",
+          destType: "s3",
+          status,
+          finishedAt,
+        },
+      });
+    };
+    const today = new Date();
+    await finish(good.id, "success", today);
+    await finish(bad.id, "success", new Date(today.getTime() - 3_600_000));
+    await finish(bad.id, "failed", today);
+    await harness.db.job.update({ where: { id: bad.id }, data: { overdueSince: today } });
+
+    const summary = await dash.dashboard.summary();
+    expect(summary.counts).toMatchObject({ jobs: 2, protected: 1, failing: 1, overdue: 1 });
+    const badRow = summary.jobs.find((row) => row.jobId === bad.id)!;
+    expect(badRow.days).toHaveLength(30);
+    expect(badRow.days.at(-1)).toEqual({ day: today.toISOString().slice(0, 10), result: "failed" });
+  });
+});
