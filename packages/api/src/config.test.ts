@@ -9,6 +9,7 @@ describe("readServerConfig", () => {
       AGENT_RECLAIM_GRACE_SECONDS: 180,
       WORKER_TICK_SECONDS: 10,
       E3_PUBLIC_URL: "http://127.0.0.1:3000",
+      SMTP_FROM: "e3 backup <no-reply@localhost>",
     });
   });
 

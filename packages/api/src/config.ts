@@ -17,6 +17,9 @@ const serverEnvSchema = z
     E3_PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: "must be the portal's http(s) URL" })
       .default("http://127.0.0.1:3000"),
+    /** smtp://user:pass@host:587 or smtps://…; unset means no email is sent (and the worker says so). */
+    SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
+    SMTP_FROM: z.string().min(3).default("e3 backup <no-reply@localhost>"),
   })
   .refine((env) => env.AGENT_RECLAIM_GRACE_SECONDS < env.AGENT_WATCHDOG_TIMEOUT_SECONDS, {
     message:

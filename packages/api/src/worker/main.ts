@@ -1,5 +1,7 @@
 import { createDatabase } from "@e3/db";
 import { readServerConfig } from "../config.ts";
+import { createMailer } from "../notify/email.ts";
+import { keyringFromEnv } from "../secrets/envelope.ts";
 import { currentWorkerIdentity, recordWorkerHeartbeat } from "./heartbeat.ts";
 import { runTick } from "./tick.ts";
 
@@ -9,6 +11,12 @@ import { runTick } from "./tick.ts";
 const config = readServerConfig();
 const db = createDatabase(config.DATABASE_URL, { poolSize: 2 });
 const worker = currentWorkerIdentity();
+const notifier = {
+  db,
+  keyring: keyringFromEnv(process.env),
+  mailer: config.SMTP_URL ? createMailer(config.SMTP_URL, config.SMTP_FROM) : null,
+  portalUrl: config.E3_PUBLIC_URL,
+};
 let stopping = false;
 let ticking = false;
 
@@ -18,12 +26,14 @@ async function tick() {
   ticking = true;
   try {
     await recordWorkerHeartbeat(db, worker);
-    const result = await runTick(db, config);
+    const result = await runTick(db, config, notifier);
     const notable = [
       result.scheduler.enqueued > 0 && `${result.scheduler.enqueued} runs enqueued`,
       result.watchdog.failedRuns.length > 0 && `${result.watchdog.failedRuns.length} runs failed AGENT_OFFLINE`,
       result.watchdog.expiredCommands > 0 && `${result.watchdog.expiredCommands} commands expired`,
       result.overdue.becameOverdue.length > 0 && `${result.overdue.becameOverdue.length} jobs overdue`,
+      result.notifications && result.notifications.notices > 0 && `${result.notifications.notices} notifications`,
+      ...(result.notifications?.failures ?? []).map((failure) => `notification failed: ${failure}`),
     ].filter(Boolean);
     if (notable.length > 0) console.log(`worker ${worker.id}: ${notable.join(", ")}`);
   } catch (error) {

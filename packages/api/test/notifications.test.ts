@@ -1,0 +1,171 @@
+import { createHmac } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type NotifierDeps, notifyFinishedRuns, notifyOverdueJobs } from "../src/notify/dispatch.ts";
+import { createMailer } from "../src/notify/email.ts";
+import { sealSecret } from "../src/secrets/envelope.ts";
+import { createHarness, createJob, createTenant, enrollAgent, type Harness, queueRun } from "./fixtures.ts";
+
+// Notifications through a real SMTP listener and a real HTTP webhook receiver on loopback.
+
+type Mail = { to: string; subject: string; text: string };
+const mails: Mail[] = [];
+type Hook = { headers: Record<string, string | string[] | undefined>; body: string };
+const hooks: Hook[] = [];
+let failNextHooks = 0;
+
+let harness: Harness;
+let smtp: SMTPServer;
+let smtpPort: number;
+let webhookServer: Server;
+let webhookUrl: string;
+
+beforeAll(async () => {
+  harness = await createHarness("notify");
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    onData(stream, _session, callback) {
+      simpleParser(stream).then(
+        (mail) => {
+          const to = Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(", ") : (mail.to?.text ?? "");
+          mails.push({ to, subject: mail.subject ?? "", text: mail.text ?? "" });
+          callback();
+        },
+        (error: Error) => callback(error),
+      );
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+  smtpPort = (smtp.server.address() as AddressInfo).port;
+  webhookServer = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    request.on("end", () => {
+      if (failNextHooks > 0) {
+        failNextHooks -= 1;
+        response.writeHead(503).end();
+        return;
+      }
+      hooks.push({ headers: request.headers, body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => webhookServer.listen(0, "127.0.0.1", resolve));
+  webhookUrl = `http://127.0.0.1:${(webhookServer.address() as AddressInfo).port}/hook`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await new Promise((resolve) => webhookServer.close(resolve));
+  await harness.close();
+});
+
+function notifier(): NotifierDeps {
+  return {
+    db: harness.db,
+    keyring: harness.keyring,
+    mailer: createMailer(`smtp://127.0.0.1:${smtpPort}`, "e3 <e3@example.test>"),
+    portalUrl: "https://backup.example.test",
+    webhook: { attempts: 3, baseDelayMs: 10 },
+  };
+}
+
+async function finishedRun(jobId: string, status: "success" | "failed", runType: "backup" | "restore" = "backup") {
+  const job = await harness.db.job.findUniqueOrThrow({ where: { id: jobId } });
+  const run = await queueRun(harness.db, job);
+  return harness.db.run.update({
+    where: { id: run.id },
+    data: {
+      status,
+      runType,
+      startedAt: new Date(Date.now() - 60_000),
+      finishedAt: new Date(),
+      errorCode: status === "failed" ? "SOURCE_UNREADABLE" : null,
+    },
+  });
+}
+
+describe("notifications", () => {
+  it("emails the tenant's users about a failed restore under the default errors-only policy, once", async () => {
+    const tenant = await createTenant(harness.db, "Mailco");
+    await harness.db.user.create({
+      data: { id: "mailco-user", name: "M", email: "ops@mailco.test", role: "client", tenantId: tenant.id },
+    });
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const job = await createJob(harness, tenant.id, agent.agentId, { name: "Finance" });
+    await finishedRun(job.id, "success");
+    const failed = await finishedRun(job.id, "failed", "restore");
+
+    mails.length = 0;
+    const [first, second] = await Promise.all([notifyFinishedRuns(notifier()), notifyFinishedRuns(notifier())]);
+    expect((first?.failures ?? []).concat(second?.failures ?? [])).toEqual([]);
+    const ours = mails.filter((mail) => mail.to.includes("ops@mailco.test"));
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.subject).toBe("[e3] Restore failed: Finance");
+    expect(ours[0]!.text).toContain("SOURCE_UNREADABLE");
+    expect(ours[0]!.text).toContain(`https://backup.example.test/runs/${failed.id}`);
+
+    mails.length = 0;
+    await notifyFinishedRuns(notifier());
+    expect(mails.filter((mail) => mail.to.includes("ops@mailco.test"))).toHaveLength(0);
+  });
+
+  it("follows the job's policy over the tenant's, and channel policies on top", async () => {
+    const tenant = await createTenant(harness.db, "Quietco");
+    await harness.db.tenant.update({ where: { id: tenant.id }, data: { notifyOn: "off" } });
+    await harness.db.notificationChannel.create({
+      data: { tenantId: tenant.id, kind: "email", name: "all", target: "all@quiet.test", notifyOn: "all" },
+    });
+    await harness.db.notificationChannel.create({
+      data: { tenantId: tenant.id, kind: "email", name: "errors", target: "errors@quiet.test", notifyOn: "errors" },
+    });
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const silent = await createJob(harness, tenant.id, agent.agentId, { name: "Silent" });
+    const chatty = await createJob(harness, tenant.id, agent.agentId, { name: "Chatty", notifyOn: "all" });
+    await finishedRun(silent.id, "failed");
+    await finishedRun(chatty.id, "success");
+
+    mails.length = 0;
+    await notifyFinishedRuns(notifier());
+    const quiet = mails.filter((mail) => mail.to.includes("quiet.test"));
+    expect(quiet.map((mail) => [mail.subject, mail.to])).toEqual([["[e3] Backup success: Chatty", "all@quiet.test"]]);
+  });
+
+  it("posts signed webhooks, retrying a failing receiver, and alerts on overdue jobs", async () => {
+    const tenant = await createTenant(harness.db, "Hookco");
+    await harness.db.notificationChannel.create({
+      data: {
+        tenantId: tenant.id,
+        kind: "webhook",
+        name: "pager",
+        target: webhookUrl,
+        notifyOn: "errors",
+        secretEnc: sealSecret(harness.keyring, "whsec-0123456789abcdef", "secret_enc"),
+      },
+    });
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const job = await createJob(harness, tenant.id, agent.agentId, { name: "Mail server" });
+    await finishedRun(job.id, "failed");
+
+    hooks.length = 0;
+    failNextHooks = 2;
+    const result = await notifyFinishedRuns(notifier());
+    expect(result.failures.filter((failure) => failure.includes("pager"))).toEqual([]);
+    expect(hooks).toHaveLength(1);
+    const hook = hooks[0]!;
+    const expected = createHmac("sha256", "whsec-0123456789abcdef")
+      .update(`${hook.headers["x-e3-timestamp"]}.${hook.body}`)
+      .digest("hex");
+    expect(hook.headers["x-e3-signature"]).toBe(`v1=${expected}`);
+    expect(JSON.parse(hook.body)).toMatchObject({ type: "run.finished", jobName: "Mail server", status: "failed" });
+
+    hooks.length = 0;
+    await notifyOverdueJobs(notifier(), [job.id]);
+    expect(hooks.map((h) => JSON.parse(h.body).type)).toEqual(["job.overdue"]);
+  });
+});
