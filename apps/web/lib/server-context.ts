@@ -1,9 +1,9 @@
-import { type AgentApiDeps, type Auth, createAuth, keyringFromEnv, readServerConfig } from "@e3/api";
+import { type AgentApiDeps, type Auth, createAuth, keyringFromEnv, readServerConfig, type ServerConfig } from "@e3/api";
 import { getDatabase } from "./db.ts";
 
 // Configuration is read and validated once per server process; a bad variable fails the first request loudly.
 
-type ServerContext = AgentApiDeps & { auth: Auth };
+type ServerContext = AgentApiDeps & { auth: Auth; config: ServerConfig };
 let context: ServerContext | undefined;
 
 function authSecret(): string {

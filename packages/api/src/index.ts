@@ -6,6 +6,8 @@ export { agentOpenApiDocument } from "./agent/openapi.ts";
 export { type Auth, type AuthOptions, createAuth } from "./auth/auth.ts";
 export { createRequestContext } from "./auth/context.ts";
 export { ConfigError, readServerConfig, type ServerConfig } from "./config.ts";
+export { metricsRegistry, observeApiRequest, renderMetrics } from "./metrics.ts";
+export { createMailer } from "./notify/email.ts";
 export { type AppRouter, appRouter } from "./routers/index.ts";
 export { type Keyring, keyringFromEnv, openSecret, rewrapSecret, SecretError, sealSecret } from "./secrets/envelope.ts";
 export { getPortalStatus, type PortalStatus } from "./status.ts";

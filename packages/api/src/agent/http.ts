@@ -1,5 +1,6 @@
 import type { Agent } from "@e3/db";
 import type { z } from "zod";
+import { observeApiRequest } from "../metrics.ts";
 import { type AgentEndpoint, agentEndpoints, agentHeaders } from "./contract.ts";
 import { AgentApiError } from "./errors.ts";
 import {
@@ -78,6 +79,14 @@ function clientIpOf(request: Request): string | null {
 
 /** Handles `POST /agent/<endpoint>`; `endpoint` is the last path segment. */
 export async function handleAgentRequest(request: Request, endpoint: string, deps: AgentApiDeps): Promise<Response> {
+  const started = performance.now();
+  const response = await answerAgentRequest(request, endpoint, deps);
+  const label = Object.hasOwn(agentEndpoints, endpoint) ? endpoint : "unknown";
+  observeApiRequest("agent", label, response.status, (performance.now() - started) / 1000);
+  return response;
+}
+
+async function answerAgentRequest(request: Request, endpoint: string, deps: AgentApiDeps): Promise<Response> {
   try {
     if (!Object.hasOwn(agentEndpoints, endpoint)) {
       return errorResponse(404, "UNKNOWN_ENDPOINT", `no agent endpoint named "${endpoint}"`);

@@ -1,11 +1,12 @@
-import { appRouter, createRequestContext } from "@e3/api";
+import { appRouter, createRequestContext, observeApiRequest } from "@e3/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { getServerContext } from "../../../../lib/server-context.ts";
 
 export const dynamic = "force-dynamic";
 
-function handler(request: Request) {
-  return fetchRequestHandler({
+async function handler(request: Request) {
+  const started = performance.now();
+  const response = await fetchRequestHandler({
     endpoint: "/api/trpc",
     req: request,
     router: appRouter,
@@ -14,6 +15,16 @@ function handler(request: Request) {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.message);
     },
   });
+  // Batched calls are labelled by their procedures joined; known procedures only, so labels stay bounded.
+  const procedures = new URL(request.url).pathname.replace(/^\/api\/trpc\//, "").split(",");
+  const known = procedures.every((path) => path in appRouter._def.procedures);
+  observeApiRequest(
+    "trpc",
+    known ? procedures.join(",") : "unknown",
+    response.status,
+    (performance.now() - started) / 1000,
+  );
+  return response;
 }
 
 export { handler as GET, handler as POST };
