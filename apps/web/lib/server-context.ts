@@ -1,9 +1,17 @@
-import { type AgentApiDeps, type Auth, createAuth, keyringFromEnv, readServerConfig, type ServerConfig } from "@e3/api";
+import {
+  type AgentApiDeps,
+  type Auth,
+  createAuth,
+  keyringFromEnv,
+  RunUpdates,
+  readServerConfig,
+  type ServerConfig,
+} from "@e3/api";
 import { getDatabase } from "./db.ts";
 
 // Configuration is read and validated once per server process; a bad variable fails the first request loudly.
 
-type ServerContext = AgentApiDeps & { auth: Auth; config: ServerConfig };
+type ServerContext = AgentApiDeps & { auth: Auth; config: ServerConfig; live: RunUpdates };
 let context: ServerContext | undefined;
 
 function authSecret(): string {
@@ -25,6 +33,7 @@ export function getServerContext(): ServerContext {
       keyring: keyringFromEnv(process.env),
       config,
       auth: createAuth({ db, secret: authSecret(), baseURL: config.E3_PUBLIC_URL }),
+      live: new RunUpdates(config.DATABASE_URL),
     };
   }
   return context;

@@ -6,6 +6,7 @@ export { agentOpenApiDocument } from "./agent/openapi.ts";
 export { type Auth, type AuthOptions, createAuth } from "./auth/auth.ts";
 export { createRequestContext } from "./auth/context.ts";
 export { ConfigError, readServerConfig, type ServerConfig } from "./config.ts";
+export { announceRunUpdate, RunUpdates } from "./live/run-updates.ts";
 export { metricsRegistry, observeApiRequest, renderMetrics } from "./metrics.ts";
 export { createMailer } from "./notify/email.ts";
 export { type AppRouter, appRouter } from "./routers/index.ts";

@@ -3,6 +3,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
 import type { ServerConfig } from "./config.ts";
+import type { RunUpdates } from "./live/run-updates.ts";
 import type { Keyring } from "./secrets/envelope.ts";
 
 // The tRPC context and the three kinds of procedure. Authorization lives here, as middleware, never in handlers:
@@ -24,6 +25,8 @@ export type Context = {
   /** The admin's user id while an admin views the portal as a client user. */
   impersonatedBy: string | null;
   ip: string | null;
+  /** Live run updates for subscriptions; null where nothing subscribes (tests of other procedures). */
+  live: RunUpdates | null;
 };
 
 const t = initTRPC.context<Context>().create({

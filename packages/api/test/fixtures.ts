@@ -4,6 +4,7 @@ import { createMigratedTestDatabase, type TestDatabase } from "@e3/db/testing";
 import type { EnrollResponse } from "../src/agent/contract.ts";
 import type { AgentApiDeps } from "../src/agent/handlers.ts";
 import { handleAgentRequest } from "../src/agent/http.ts";
+import { RunUpdates } from "../src/live/run-updates.ts";
 import { type Keyring, keyringFromEnv, sealSecret } from "../src/secrets/envelope.ts";
 
 // Test fixtures on a real, freshly migrated PostgreSQL database.
@@ -13,6 +14,7 @@ export type Harness = {
   db: Database;
   keyring: Keyring;
   deps: AgentApiDeps;
+  live: RunUpdates;
   close: () => Promise<void>;
 };
 
@@ -25,12 +27,15 @@ export async function createHarness(label: string): Promise<Harness> {
     keyring,
     config: { AGENT_RECLAIM_GRACE_SECONDS: 180, AGENT_WATCHDOG_TIMEOUT_SECONDS: 720 },
   };
+  const live = new RunUpdates(database.url, { pollMs: 500 });
   return {
     database,
     db,
     keyring,
     deps,
+    live,
     close: async () => {
+      await live.close();
       await db.$disconnect();
       await database.drop();
     },

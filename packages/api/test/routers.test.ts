@@ -20,6 +20,7 @@ function contextFor(user: Context["user"]): Context {
     user,
     impersonatedBy: null,
     ip: null,
+    live: harness.live,
   };
 }
 

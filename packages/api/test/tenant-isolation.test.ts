@@ -59,6 +59,7 @@ const procedureCases: Record<string, Case> = {
   "runs.logs": { refuses: (b) => ({ runId: b.runId }) },
   "runs.events": { refuses: (b) => ({ runId: b.runId }) },
   "runs.cancel": { refuses: (b) => ({ runId: b.runId }) },
+  "runs.live": { refuses: (b) => ({ runId: b.runId }) },
   "restore.start": { refuses: (b) => ({ jobId: b.jobId, snapshotId: b.snapshotId }) },
   "snapshots.list": { refuses: (b) => ({ jobId: b.jobId }) },
   "commands.maintenance": { refuses: (b) => ({ jobId: b.jobId, kind: "maintenance_full" }) },
@@ -160,6 +161,7 @@ beforeAll(async () => {
     user: { id: user.id, email: user.email, name: user.name, role: "client", tenantId: a.tenant.id },
     impersonatedBy: null,
     ip: null,
+    live: harness.live,
   };
   agentA = { agentId: a.agent.agentId, agentToken: a.agent.agentToken };
 });
@@ -202,7 +204,17 @@ describe("tenant isolation", () => {
       Record<string, (input: unknown) => Promise<unknown>>
     >;
     const [group, name] = path.split(".") as [string, string];
-    const call = (input: unknown) => caller[group]![name]!(input);
+    // Subscriptions answer with an async iterable; its first item is where a refusal surfaces.
+    const call = async (input: unknown) => {
+      const result = await caller[group]![name]!(input);
+      if (result && typeof result === "object" && Symbol.asyncIterator in result) {
+        const iterator = (result as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        await iterator.return?.();
+        return first.value;
+      }
+      return result;
+    };
     if ("refuses" in testCase) {
       const error = await call(testCase.refuses(foreign)).then(
         () => null,

@@ -2,6 +2,7 @@ import type { Agent, Database, Prisma, Run } from "@e3/db";
 import { generateToken, hashToken, tokenMatchesHash } from "@e3/db";
 import type { z } from "zod";
 import type { ServerConfig } from "../config.ts";
+import { announceRunUpdate } from "../live/run-updates.ts";
 import type { Keyring } from "../secrets/envelope.ts";
 import { buildJobContext } from "../services/job-context.ts";
 import type {
@@ -240,6 +241,7 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
         update: fields,
       });
     }
+    await announceRunUpdate(tx, run.id);
     if (finished) {
       // Nothing is left to cancel once the run ended.
       await tx.runCommand.updateMany({
@@ -272,6 +274,7 @@ export async function pushEvents(
     })),
     skipDuplicates: true,
   });
+  if (count > 0) await announceRunUpdate(deps.db, input.runId);
   return { accepted: count, duplicates: input.events.length - count };
 }
 

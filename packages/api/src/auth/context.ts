@@ -4,16 +4,26 @@ import type { Auth } from "./auth.ts";
 /** The tRPC context of one HTTP request: the signed-in user (from better-auth's session cookie), if any. */
 export async function createRequestContext(
   request: Request,
-  deps: Pick<Context, "db" | "keyring" | "config"> & { auth: Auth },
+  deps: Pick<Context, "db" | "keyring" | "config" | "live"> & { auth: Auth },
 ): Promise<Context> {
   const result = await deps.auth.api.getSession({ headers: request.headers });
   const ip = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() || null;
-  if (!result) return { ...deps, user: null, impersonatedBy: null, ip };
+  if (!result)
+    return {
+      db: deps.db,
+      keyring: deps.keyring,
+      config: deps.config,
+      live: deps.live,
+      user: null,
+      impersonatedBy: null,
+      ip,
+    };
   const user = result.user as typeof result.user & { role?: string | null; tenantId?: string | null };
   return {
     db: deps.db,
     keyring: deps.keyring,
     config: deps.config,
+    live: deps.live,
     user: {
       id: user.id,
       email: user.email,

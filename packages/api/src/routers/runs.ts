@@ -1,4 +1,5 @@
-import type { Prisma } from "@e3/db";
+import type { Database, Prisma } from "@e3/db";
+import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { cancelRun, requireTenantRun } from "../services/runs.ts";
 import { router, tenantProcedure } from "../trpc.ts";
@@ -17,6 +18,17 @@ export const runsListInputSchema = z.strictObject({
   /** The id of the last run of the previous page. */
   cursor: z.uuid().nullish(),
 });
+
+const finished = new Set(["success", "warning", "failed", "cancelled"]);
+
+/** What the live view shows: the run (status, progress, stats) and its newest events. */
+async function liveSnapshot(db: Database, runId: string) {
+  const [run, events] = await Promise.all([
+    db.run.findUniqueOrThrow({ where: { id: runId }, include: { job: { select: { name: true } } } }),
+    db.runEvent.findMany({ where: { runId }, orderBy: { ts: "desc" }, take: 50 }),
+  ]);
+  return { run, events: events.reverse() };
+}
 
 export const runsRouter = router({
   list: tenantProcedure.input(runsListInputSchema).query(async ({ ctx, input }) => {
@@ -80,4 +92,23 @@ export const runsRouter = router({
   cancel: tenantProcedure
     .input(runId)
     .mutation(({ ctx, input }) => cancelRun(ctx.db, ctx.tenantId, input.runId, ctx.user.id)),
+
+  /**
+   * The live view's feed (server-sent events): the run and its newest events now and after every change, ending
+   * when the run ends. A reconnecting client simply subscribes again and gets the current state first.
+   */
+  live: tenantProcedure.input(runId).subscription(async function* ({ ctx, input, signal }) {
+    await requireTenantRun(ctx.db, ctx.tenantId, input.runId);
+    if (!ctx.live) throw new TRPCError({ code: "PRECONDITION_FAILED", message: "live updates are not available here" });
+    let lastVersion = "";
+    for await (const _ of ctx.live.changes(input.runId, signal ?? new AbortController().signal)) {
+      const snapshot = await liveSnapshot(ctx.db, input.runId);
+      const version = `${snapshot.run.status}|${snapshot.run.updatedAt.getTime()}|${snapshot.events.at(-1)?.id ?? ""}`;
+      if (version !== lastVersion) {
+        lastVersion = version;
+        yield snapshot;
+      }
+      if (finished.has(snapshot.run.status)) return;
+    }
+  }),
 });

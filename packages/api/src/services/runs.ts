@@ -1,6 +1,7 @@
 import type { Database, Job, Prisma, Run } from "@e3/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { announceRunUpdate } from "../live/run-updates.ts";
 import { notFound } from "../trpc.ts";
 import { requireTenantJob } from "./jobs.ts";
 
@@ -53,6 +54,7 @@ export async function cancelRun(db: Database, tenantId: string, runId: string, u
       where: { id: run.id },
       data: { status: "cancelled", finishedAt: now, cancelRequestedAt: now, updatedAt: run.updatedAt },
     });
+    await announceRunUpdate(db, run.id);
     return { cancelled: true, requested: false };
   }
   if (!run.agentId) throw new TRPCError({ code: "CONFLICT", message: "the run has no agent to cancel it" });

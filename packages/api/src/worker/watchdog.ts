@@ -1,5 +1,6 @@
 import type { Database } from "@e3/db";
 import type { ServerConfig } from "../config.ts";
+import { announceRunUpdate } from "../live/run-updates.ts";
 import { appendServerEvent } from "../services/run-events.ts";
 
 export type WatchdogResult = { failedRuns: string[]; expiredCommands: number; failedCommandRuns: string[] };
@@ -28,6 +29,7 @@ export async function runWatchdog(
       message: "no heartbeat from the agent within the watchdog timeout",
       data: { errorCode: "AGENT_OFFLINE" },
     });
+    await announceRunUpdate(db, run.id);
   }
 
   const expired = await db.$queryRaw<{ id: string; run_id: string | null }[]>`
