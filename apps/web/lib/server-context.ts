@@ -2,6 +2,7 @@ import {
   type AgentApiDeps,
   type Auth,
   createAuth,
+  createMailer,
   keyringFromEnv,
   RunUpdates,
   readServerConfig,
@@ -32,7 +33,21 @@ export function getServerContext(): ServerContext {
       db,
       keyring: keyringFromEnv(process.env),
       config,
-      auth: createAuth({ db, secret: authSecret(), baseURL: config.E3_PUBLIC_URL }),
+      auth: createAuth({
+        db,
+        secret: authSecret(),
+        baseURL: config.E3_PUBLIC_URL,
+        ...(config.SMTP_URL
+          ? {
+              sendPasswordReset: ({ to, url }) =>
+                createMailer(config.SMTP_URL!, config.SMTP_FROM).sendRaw(
+                  to,
+                  "[e3] Reset your password",
+                  `Someone asked to reset the password of this e3 account. If it was you, open this link within an hour:\n\n${url}\n\nIf not, ignore this message; the password stays as it is.`,
+                ),
+            }
+          : {}),
+      }),
       live: new RunUpdates(config.DATABASE_URL),
     };
   }
