@@ -2,7 +2,7 @@ import type { Agent, Database, Prisma, Run } from "@e3/db";
 import { generateToken, hashToken, tokenMatchesHash } from "@e3/db";
 import type { z } from "zod";
 import type { ServerConfig } from "../config.ts";
-import { announceRunUpdate } from "../live/run-updates.ts";
+import { announceRunUpdate, runUpdatesChannel } from "../live/run-updates.ts";
 import type { Keyring } from "../secrets/envelope.ts";
 import { buildJobContext } from "../services/job-context.ts";
 import type {
@@ -32,8 +32,11 @@ export type AgentApiDeps = {
 
 const inProgress = ["starting", "running"] as const;
 const terminal = new Set(["success", "warning", "failed", "cancelled"]);
-/** last_seen_at is refreshed at most this often per agent, so thousands of polling agents cost few writes. */
-const lastSeenResolutionMs = 15_000;
+/**
+ * last_seen_at is refreshed at most this often per agent, so thousands of polling agents cost few writes; "online"
+ * means seen within two minutes (services/agents.ts), well above it.
+ */
+const lastSeenResolutionMs = 60_000;
 
 function nowOf(deps: AgentApiDeps): Date {
   return deps.now?.() ?? new Date();
@@ -120,33 +123,36 @@ export async function nextRun(deps: AgentApiDeps, agent: Agent, hostname?: strin
   const now = nowOf(deps);
   const graceCutoff = new Date(now.getTime() - deps.config.AGENT_RECLAIM_GRACE_SECONDS * 1000);
   const watchdogCutoff = new Date(now.getTime() - deps.config.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
-
-  const reclaimed = await deps.db.run.updateManyAndReturn({
-    where: {
-      agentId: agent.id,
-      runType: "backup",
-      status: { in: [...inProgress] },
-      updatedAt: { lt: graceCutoff, gt: watchdogCutoff },
-    },
-    data: { updatedAt: now },
-    limit: 1,
-  });
-  if (reclaimed[0]) return { run: await assignment(deps, reclaimed[0], true) };
-
-  const claimed = await deps.db.$queryRaw<{ id: string }[]>`
-    UPDATE runs SET status = 'starting', started_at = ${now}, updated_at = ${now}, worker_host = ${hostname ?? agent.hostname}
-    WHERE id = (
-      SELECT id FROM runs
-      WHERE agent_id = ${agent.id}::uuid AND status = 'queued' AND run_type = 'backup'
-      ORDER BY created_at, id
-      LIMIT 1
-      FOR UPDATE SKIP LOCKED
+  // One round trip for the common case (nothing to do): reclaim and claim are two data-modifying CTEs, the claim
+  // only when nothing was reclaimed.
+  const rows = await deps.db.$queryRaw<{ id: string; reclaimed: boolean }[]>`
+    WITH reclaimed AS (
+      UPDATE runs SET updated_at = ${now}
+      WHERE id = (
+        SELECT id FROM runs
+        WHERE agent_id = ${agent.id}::uuid AND run_type = 'backup' AND status IN ('starting', 'running')
+          AND updated_at < ${graceCutoff} AND updated_at > ${watchdogCutoff}
+        ORDER BY updated_at LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id
+    ), claimed AS (
+      UPDATE runs SET status = 'starting', started_at = ${now}, updated_at = ${now},
+        worker_host = ${hostname ?? agent.hostname}
+      WHERE id = (
+        SELECT id FROM runs
+        WHERE agent_id = ${agent.id}::uuid AND status = 'queued' AND run_type = 'backup'
+          AND NOT EXISTS (SELECT 1 FROM reclaimed)
+        ORDER BY created_at, id LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id
     )
-    RETURNING id`;
-  const claimedId = claimed[0]?.id;
-  if (!claimedId) return { run: null };
-  const run = await deps.db.run.findUniqueOrThrow({ where: { id: claimedId } });
-  return { run: await assignment(deps, run, false) };
+    SELECT id, true AS reclaimed FROM reclaimed
+    UNION ALL
+    SELECT id, false AS reclaimed FROM claimed`;
+  const picked = rows[0];
+  if (!picked) return { run: null };
+  const run = await deps.db.run.findUniqueOrThrow({ where: { id: picked.id } });
+  return { run: await assignment(deps, run, picked.reclaimed) };
 }
 
 async function assignment(deps: AgentApiDeps, run: Run, reclaimed: boolean) {
@@ -178,8 +184,35 @@ async function ownRun(deps: AgentApiDeps, agent: Agent, runId: string): Promise<
   return run;
 }
 
+/**
+ * The heartbeat path: a report that only moves an in-progress run along (status `running`, progress, stats, log ref)
+ * is one conditional UPDATE that also announces the change. Null when the report needs the full path below
+ * (a final status, a snapshot, an error, or a run that is not in progress).
+ */
+async function heartbeat(deps: AgentApiDeps, agent: Agent, input: UpdateRunRequest, now: Date) {
+  if (input.snapshot || input.errorCode || input.errorMessage || (input.status && input.status !== "running"))
+    return null;
+  const rows = await deps.db.$queryRaw<{ status: "running" | "starting"; cancel_requested: boolean }[]>`
+    WITH updated AS (
+      UPDATE runs SET
+        status = COALESCE(${input.status ?? null}::"RunStatus", status),
+        updated_at = ${now},
+        progress_json = COALESCE(${input.progress ? JSON.stringify(input.progress) : null}::jsonb, progress_json),
+        stats_json = COALESCE(${input.stats ? JSON.stringify(input.stats) : null}::jsonb, stats_json),
+        log_ref = COALESCE(${input.logRef ?? null}, log_ref)
+      WHERE id = ${input.runId}::uuid AND agent_id = ${agent.id}::uuid AND status IN ('starting', 'running')
+      RETURNING id, status, cancel_requested_at IS NOT NULL AS cancel_requested
+    )
+    SELECT status, cancel_requested
+    FROM updated CROSS JOIN LATERAL (SELECT pg_notify(${runUpdatesChannel}, updated.id::text)) AS announced`;
+  const row = rows[0];
+  return row ? { status: row.status, cancelRequested: row.cancel_requested } : null;
+}
+
 export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateRunRequest): Promise<UpdateRunResponse> {
   const now = nowOf(deps);
+  const fast = await heartbeat(deps, agent, input, now);
+  if (fast) return fast;
   return deps.db.$transaction(async (tx) => {
     const locked = await tx.$queryRaw<
       Run[]

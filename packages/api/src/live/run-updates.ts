@@ -7,10 +7,10 @@ import pg from "pg";
 // the ids out to its subscribers. A slow poll backs this up, so a missed notification (or a database without
 // LISTEN/NOTIFY across connections, like the embedded one) delays an update but never loses it.
 
-const channel = "e3_run_updates";
+export const runUpdatesChannel = "e3_run_updates";
 
 export async function announceRunUpdate(db: Database | Prisma.TransactionClient, runId: string): Promise<void> {
-  await db.$executeRaw`SELECT pg_notify(${channel}, ${runId})`;
+  await db.$executeRaw`SELECT pg_notify(${runUpdatesChannel}, ${runId})`;
 }
 
 export class RunUpdates {
@@ -29,14 +29,14 @@ export class RunUpdates {
     this.#listener ??= (async () => {
       const client = new pg.Client({ connectionString: this.#databaseUrl });
       client.on("notification", (message) => {
-        if (message.channel === channel && message.payload) this.#emitter.emit(message.payload);
+        if (message.channel === runUpdatesChannel && message.payload) this.#emitter.emit(message.payload);
       });
       client.on("error", () => {
         // Reconnect on the next subscription; the poll keeps subscribers updated meanwhile.
         this.#listener = null;
       });
       await client.connect();
-      await client.query(`LISTEN ${channel}`);
+      await client.query(`LISTEN ${runUpdatesChannel}`);
       return client;
     })().catch((error: unknown) => {
       this.#listener = null;
