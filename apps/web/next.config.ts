@@ -4,7 +4,7 @@ const config: NextConfig = {
   // Workspace packages ship TypeScript source; Next compiles them with the app.
   transpilePackages: ["@e3/api", "@e3/db"],
   // Native-ish database drivers stay outside the server bundle.
-  serverExternalPackages: ["pg", "@prisma/adapter-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
+  serverExternalPackages: ["pg", "pino", "@prisma/adapter-pg", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
   poweredByHeader: false,
   reactStrictMode: true,
 };

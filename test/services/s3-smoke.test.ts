@@ -8,7 +8,10 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -47,14 +50,31 @@ const client = new S3Client({
 });
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const cleanup of cleanups) await cleanup();
+  const results = await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
   client.destroy();
+  const failures = results.flatMap((result) => (result.status === "rejected" ? [String(result.reason)] : []));
+  if (failures.length > 0) throw new Error(`cleanup failed: ${failures.join("; ")}`);
 });
 
 async function newBucket(label: string): Promise<string> {
   const bucket = `smoke-${label}-${randomBytes(4).toString("hex")}`;
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  cleanups.push(() => removeBucket(bucket));
   return bucket;
+}
+
+// Empties and deletes a test bucket, so repeated runs do not fill the server's data folder.
+async function removeBucket(bucket: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    const objects = (page.Contents ?? []).map((object) => ({ Key: object.Key! }));
+    if (objects.length > 0) {
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
 }
 
 async function tempDir(label: string): Promise<string> {
@@ -88,9 +108,10 @@ describe("S3 server with the AWS SDK", () => {
     expect(tail).toEqual(data.subarray(data.length - 40));
   });
 
-  it("completes a multipart upload of three parts", async () => {
+  it("completes a multipart upload of three parts of 5 MiB and more", async () => {
     const bucket = await newBucket("multipart");
-    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(5 * 1024 * 1024), randomBytes(1024 * 1024 + 3)];
+    const mib = 1024 * 1024;
+    const parts = [randomBytes(5 * mib), randomBytes(5 * mib + 1), randomBytes(5 * mib + 3)];
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "big.bin" }));
     const etags = await Promise.all(
       parts.map(async (body, index) => {
@@ -201,6 +222,12 @@ describe("S3 server with the real rclone", () => {
     await rclone("check", source, `e3:${bucket}/prefix`);
     const listing = await rclone("lsf", "-R", "--files-only", `e3:${bucket}/prefix`);
     expect(listing.stdout.trim().split("\n").sort()).toEqual(["a.txt", "sub/b.bin", "sub/big.bin"]);
+
+    // rclone keeps the modification time in X-Amz-Meta-Mtime (our sync engine relies on the same), also on multipart.
+    for (const key of ["prefix/a.txt", "prefix/sub/big.bin"]) {
+      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      expect(Number(head.Metadata?.mtime), key).toBeGreaterThan(0);
+    }
 
     const back = await tempDir("rclone-back");
     await rclone("copy", `e3:${bucket}/prefix`, back);

@@ -7,6 +7,7 @@ export { type Auth, type AuthOptions, createAuth } from "./auth/auth.ts";
 export { createRequestContext } from "./auth/context.ts";
 export { ConfigError, readServerConfig, type ServerConfig } from "./config.ts";
 export { announceRunUpdate, RunUpdates } from "./live/run-updates.ts";
+export { createLogger, log } from "./log.ts";
 export { metricsRegistry, observeApiRequest, renderMetrics } from "./metrics.ts";
 export { createMailer } from "./notify/email.ts";
 export { type AppRouter, appRouter } from "./routers/index.ts";

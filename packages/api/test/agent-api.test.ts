@@ -1,3 +1,4 @@
+import { createDatabase } from "@e3/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EnrollResponse, RunAssignment } from "../src/agent/contract.ts";
 import { handleAgentRequest } from "../src/agent/http.ts";
@@ -124,6 +125,32 @@ describe("POST /agent/next_run", () => {
     const claimedIds = responses.map((r) => (r.body.run as RunAssignment | null)?.runId).filter(Boolean);
     expect(claimedIds).toHaveLength(6);
     expect(new Set(claimedIds)).toEqual(new Set(queued.map((run) => run.id)));
+  });
+
+  it("never double-claims across two server processes' connection pools either", async () => {
+    const tenant = await createTenant(harness.db);
+    const agents = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => enrollAgent(harness.deps, tenant.id, `pool-${i}`)),
+    );
+    const queued = [];
+    for (const agent of agents) {
+      const job = await createJob(harness, tenant.id, agent.agentId);
+      for (let i = 0; i < 5; i++) queued.push(await queueRun(harness.db, job));
+    }
+    // A second pool stands for a second portal instance: separate connections, same database.
+    const secondInstance = { ...harness.deps, db: createDatabase(harness.database.url, { poolSize: 8 }) };
+    try {
+      const responses = await Promise.all(
+        Array.from({ length: 64 }, (_, i) =>
+          callAgentApi(i % 2 === 0 ? harness.deps : secondInstance, "next_run", {}, credentials(agents[i % 4]!)),
+        ),
+      );
+      const claimedIds = responses.map((r) => (r.body.run as RunAssignment | null)?.runId).filter(Boolean);
+      expect(claimedIds).toHaveLength(queued.length);
+      expect(new Set(claimedIds)).toEqual(new Set(queued.map((run) => run.id)));
+    } finally {
+      await secondInstance.db.$disconnect();
+    }
   });
 
   it("gives an agent back its own in-progress run only between the reclaim grace and the watchdog cutoff", async () => {

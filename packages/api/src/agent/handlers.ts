@@ -30,7 +30,6 @@ export type AgentApiDeps = {
   now?: () => Date;
 };
 
-const inProgress = ["starting", "running"] as const;
 const terminal = new Set(["success", "warning", "failed", "cancelled"]);
 /**
  * last_seen_at is refreshed at most this often per agent, so thousands of polling agents cost few writes; "online"

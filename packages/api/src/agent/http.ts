@@ -1,5 +1,6 @@
 import type { Agent } from "@e3/db";
 import type { z } from "zod";
+import { log } from "../log.ts";
 import { observeApiRequest } from "../metrics.ts";
 import { type AgentEndpoint, agentEndpoints, agentHeaders } from "./contract.ts";
 import { AgentApiError } from "./errors.ts";
@@ -113,7 +114,7 @@ async function answerAgentRequest(request: Request, endpoint: string, deps: Agen
     return Response.json(result, { headers: { "cache-control": "no-store" } });
   } catch (error) {
     if (error instanceof AgentApiError) return errorResponse(error.status, error.code, error.message);
-    console.error(`agent API ${endpoint} failed:`, error instanceof Error ? error.message : error);
+    log.error({ err: error, endpoint }, "agent API request failed");
     return errorResponse(500, "INTERNAL", "the server failed to handle the request; it was not applied, retry later");
   }
 }

@@ -1,5 +1,6 @@
 import { createDatabase } from "@e3/db";
 import { readServerConfig } from "../config.ts";
+import { log } from "../log.ts";
 import { createMailer } from "../notify/email.ts";
 import { keyringFromEnv } from "../secrets/envelope.ts";
 import { currentWorkerIdentity, recordWorkerHeartbeat } from "./heartbeat.ts";
@@ -35,9 +36,9 @@ async function tick() {
       result.notifications && result.notifications.notices > 0 && `${result.notifications.notices} notifications`,
       ...(result.notifications?.failures ?? []).map((failure) => `notification failed: ${failure}`),
     ].filter(Boolean);
-    if (notable.length > 0) console.log(`worker ${worker.id}: ${notable.join(", ")}`);
+    if (notable.length > 0) log.info({ worker: worker.id }, notable.join(", "));
   } catch (error) {
-    console.error(`worker ${worker.id}: tick failed: ${(error as Error).message}`);
+    log.error({ worker: worker.id, err: error }, "tick failed");
   } finally {
     ticking = false;
   }
@@ -47,12 +48,12 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   clearInterval(timer);
-  console.log(`worker ${worker.id}: ${signal}, stopping`);
+  log.info({ worker: worker.id }, `${signal}, stopping`);
   await db.$disconnect();
   process.exit(0);
 }
 
-console.log(`worker ${worker.id}: started, tick every ${config.WORKER_TICK_SECONDS}s`);
+log.info({ worker: worker.id }, `started, tick every ${config.WORKER_TICK_SECONDS}s`);
 await tick();
 const timer = setInterval(tick, config.WORKER_TICK_SECONDS * 1000);
 process.on("SIGTERM", () => void stop("SIGTERM"));

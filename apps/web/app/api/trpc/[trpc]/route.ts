@@ -1,4 +1,4 @@
-import { appRouter, createRequestContext, observeApiRequest } from "@e3/api";
+import { appRouter, createRequestContext, log, observeApiRequest } from "@e3/api";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { getServerContext } from "../../../../lib/server-context.ts";
 
@@ -12,7 +12,7 @@ async function handler(request: Request) {
     router: appRouter,
     createContext: () => createRequestContext(request, getServerContext()),
     onError: ({ error, path }) => {
-      if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.message);
+      if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error, path }, "tRPC request failed");
     },
   });
   // Batched calls are labelled by their procedures joined; known procedures only, so labels stay bounded.
