@@ -1,5 +1,5 @@
-import type { Agent, Database, Prisma, Run } from "@e3/db";
-import { generateToken, hashToken, tokenMatchesHash } from "@e3/db";
+import type { Agent, Database, Run } from "@e3/db";
+import { generateToken, hashToken, Prisma, tokenMatchesHash } from "@e3/db";
 import type { z } from "zod";
 import type { ServerConfig } from "../config.ts";
 import { announceRunUpdate, runUpdatesChannel } from "../live/run-updates.ts";
@@ -288,46 +288,80 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
 // ---------------------------------------------------------------------------------------------------------------
 // push_events, push_logs
 
-export async function pushEvents(
+/**
+ * Appends a batch to run_events or run_logs in one statement: the ownership check, the insert (a sequence number
+ * already stored is skipped, so a retried batch is harmless) and the live-update announcement together.
+ */
+async function appendToRun(
+  deps: AgentApiDeps,
+  agent: Agent,
+  runId: string,
+  table: "run_events" | "run_logs",
+  rows: Record<string, unknown>[],
+): Promise<PushResponse> {
+  const recordset =
+    table === "run_events"
+      ? Prisma.sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS item(seq int, ts timestamptz, type text, level text, message text, data jsonb)`
+      : Prisma.sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          AS item(seq int, ts timestamptz, level text, message text, data jsonb)`;
+  const insert =
+    table === "run_events"
+      ? Prisma.sql`INSERT INTO run_events (run_id, seq, ts, type, level, message, data_json)
+          SELECT owned.id, item.seq, item.ts, item.type, item.level::"LogLevel", item.message, item.data
+          FROM owned, ${recordset}`
+      : Prisma.sql`INSERT INTO run_logs (run_id, seq, ts, level, message, fields_json)
+          SELECT owned.id, item.seq, item.ts, item.level::"LogLevel", item.message, item.data
+          FROM owned, ${recordset}`;
+  const [result] = await deps.db.$queryRaw<{ owned: number; inserted: number }[]>`
+    WITH owned AS (SELECT id FROM runs WHERE id = ${runId}::uuid AND agent_id = ${agent.id}::uuid),
+    inserted AS (${insert} ON CONFLICT (run_id, seq) DO NOTHING RETURNING 1)
+    SELECT counts.owned, counts.inserted
+    FROM (SELECT (SELECT count(*) FROM owned)::int AS owned, (SELECT count(*) FROM inserted)::int AS inserted) AS counts
+    LEFT JOIN LATERAL (SELECT pg_notify(${runUpdatesChannel}, ${runId}) WHERE counts.inserted > 0) AS announced ON true`;
+  if (!result || result.owned === 0) throw runNotFound(runId);
+  return { accepted: result.inserted, duplicates: rows.length - result.inserted };
+}
+
+export function pushEvents(
   deps: AgentApiDeps,
   agent: Agent,
   input: z.infer<typeof pushEventsRequestSchema>,
 ): Promise<PushResponse> {
-  await ownRun(deps, agent, input.runId);
-  const { count } = await deps.db.runEvent.createMany({
-    data: input.events.map((event) => ({
-      runId: input.runId,
+  return appendToRun(
+    deps,
+    agent,
+    input.runId,
+    "run_events",
+    input.events.map((event) => ({
       seq: event.seq,
-      ts: new Date(event.ts),
+      ts: event.ts,
       type: event.type,
       level: event.level,
       message: event.message ?? null,
-      dataJson: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
+      data: event.data ?? null,
     })),
-    skipDuplicates: true,
-  });
-  if (count > 0) await announceRunUpdate(deps.db, input.runId);
-  return { accepted: count, duplicates: input.events.length - count };
+  );
 }
 
-export async function pushLogs(
+export function pushLogs(
   deps: AgentApiDeps,
   agent: Agent,
   input: z.infer<typeof pushLogsRequestSchema>,
 ): Promise<PushResponse> {
-  await ownRun(deps, agent, input.runId);
-  const { count } = await deps.db.runLog.createMany({
-    data: input.logs.map((line) => ({
-      runId: input.runId,
+  return appendToRun(
+    deps,
+    agent,
+    input.runId,
+    "run_logs",
+    input.logs.map((line) => ({
       seq: line.seq,
-      ts: new Date(line.ts),
+      ts: line.ts,
       level: line.level,
       message: line.message,
-      fieldsJson: (line.fields ?? undefined) as Prisma.InputJsonValue | undefined,
+      data: line.fields ?? null,
     })),
-    skipDuplicates: true,
-  });
-  return { accepted: count, duplicates: input.logs.length - count };
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
