@@ -6,6 +6,7 @@ import type { AgentApiDeps } from "../src/agent/handlers.ts";
 import { handleAgentRequest } from "../src/agent/http.ts";
 import { RunUpdates } from "../src/live/run-updates.ts";
 import { type Keyring, keyringFromEnv, sealSecret } from "../src/secrets/envelope.ts";
+import { runColumns } from "../src/services/runs.ts";
 
 // Test fixtures on a real, freshly migrated PostgreSQL database.
 
@@ -111,17 +112,5 @@ export async function createJob(
 }
 
 export async function queueRun(db: Database, job: Job, createdAt = new Date()) {
-  return db.run.create({
-    data: {
-      tenantId: job.tenantId,
-      jobId: job.id,
-      agentId: job.agentId,
-      engine: job.engine,
-      destType: job.destType,
-      destBucket: job.destBucket,
-      destPrefix: job.destPrefix,
-      destLocalPath: job.destLocalPath,
-      createdAt,
-    },
-  });
+  return db.run.create({ data: { ...runColumns(job), createdAt } });
 }

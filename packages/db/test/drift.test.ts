@@ -23,6 +23,23 @@ async function migratedDatabase(dir?: string): Promise<string> {
   return database.url;
 }
 
+/** Migrates a fresh database from a copy of the migrations whose first file `edit` changed, and diffs it. */
+async function diffAfterEditingFirstMigration(edit: (sql: string) => string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "e3-drift-"));
+  try {
+    await cp(migrationsDir, dir, { recursive: true });
+    const [first] = await listMigrations(dir);
+    const file = join(dir, first!.name, "migration.sql");
+    const sql = await readFile(file, "utf8");
+    const edited = edit(sql);
+    expect(edited, "the edit must change the migration").not.toBe(sql);
+    await writeFile(file, edited);
+    return await diffDatabaseToSchema(await migratedDatabase(dir));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe("migrations match schema.prisma", () => {
   it("leaves no difference between the migrated database and the schema", async () => {
     const diff = await diffDatabaseToSchema(await migratedDatabase());
@@ -36,41 +53,17 @@ describe("migrations match schema.prisma", () => {
   });
 
   it("notices a column that a migration forgot (the check can fail)", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "e3-drift-"));
-    try {
-      await cp(migrationsDir, dir, { recursive: true });
-      const [first] = await listMigrations(dir);
-      const file = join(dir, first!.name, "migration.sql");
-      const sql = await readFile(file, "utf8");
-      const withoutColumn = sql.replace(/^\s*"last_policy_hash" TEXT,\n/m, "");
-      expect(withoutColumn).not.toBe(sql);
-      await writeFile(file, withoutColumn);
-
-      const diff = await diffDatabaseToSchema(await migratedDatabase(dir));
-      expect(diff).toMatch(/ALTER TABLE "jobs" ADD COLUMN\s+"last_policy_hash" TEXT/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const diff = await diffAfterEditingFirstMigration((sql) => sql.replace(/^\s*"last_policy_hash" TEXT,\n/m, ""));
+    expect(diff).toMatch(/ALTER TABLE "jobs" ADD COLUMN\s+"last_policy_hash" TEXT/);
   });
 
   it("notices an enum value and an index that a migration forgot", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "e3-drift-"));
-    try {
-      await cp(migrationsDir, dir, { recursive: true });
-      const [first] = await listMigrations(dir);
-      const file = join(dir, first!.name, "migration.sql");
-      const sql = await readFile(file, "utf8");
-      const changed = sql
+    const diff = await diffAfterEditingFirstMigration((sql) =>
+      sql
         .replace(`'success', 'warning', 'failed'`, `'success', 'failed'`)
-        .replace(/^CREATE INDEX "runs_status_updated_at_idx".*\n/m, "");
-      expect(changed).not.toBe(sql);
-      await writeFile(file, changed);
-
-      const diff = await diffDatabaseToSchema(await migratedDatabase(dir));
-      expect(diff).toContain("warning");
-      expect(diff).toContain("runs_status_updated_at_idx");
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+        .replace(/^CREATE INDEX "runs_status_updated_at_idx".*\n/m, ""),
+    );
+    expect(diff).toContain("warning");
+    expect(diff).toContain("runs_status_updated_at_idx");
   });
 });

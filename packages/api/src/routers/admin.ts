@@ -2,6 +2,7 @@ import { z } from "zod";
 import { publicAgent } from "../services/agents.ts";
 import { dashboardSummary } from "../services/dashboard.ts";
 import { publicJob } from "../services/jobs.ts";
+import { pageOf, pageQuery } from "../services/pagination.ts";
 import { startMaintenance } from "../services/runs.ts";
 import { readSetting, settingSchemas, writeSetting } from "../services/settings.ts";
 import { adminProcedure, notFound, router } from "../trpc.ts";
@@ -58,12 +59,11 @@ export const adminRouter = router({
       const runs = await ctx.db.run.findMany({
         where: input.tenantId ? { tenantId: input.tenantId } : {},
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-        take: input.limit + 1,
-        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+        ...pageQuery(input.limit, input.cursor),
         include: { job: { select: { name: true } } },
       });
-      const pageRuns = runs.slice(0, input.limit);
-      return { runs: pageRuns, nextCursor: runs.length > input.limit ? (pageRuns.at(-1)?.id ?? null) : null };
+      const { items, nextCursor } = pageOf(runs, input.limit);
+      return { runs: items, nextCursor };
     }),
 
   maintenance: adminProcedure
@@ -103,13 +103,9 @@ export const adminRouter = router({
       const entries = await ctx.db.auditLog.findMany({
         where: input.tenantId ? { tenantId: input.tenantId } : {},
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-        take: input.limit + 1,
-        ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+        ...pageQuery(input.limit, input.cursor),
       });
-      const pageEntries = entries.slice(0, input.limit);
-      return {
-        entries: pageEntries,
-        nextCursor: entries.length > input.limit ? (pageEntries.at(-1)?.id ?? null) : null,
-      };
+      const { items, nextCursor } = pageOf(entries, input.limit);
+      return { entries: items, nextCursor };
     }),
 });

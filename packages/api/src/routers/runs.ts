@@ -1,6 +1,7 @@
 import type { Database, Prisma } from "@e3/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { pageOf, pageQuery } from "../services/pagination.ts";
 import { cancelRun, requireTenantRun } from "../services/runs.ts";
 import { router, tenantProcedure } from "../trpc.ts";
 
@@ -44,12 +45,11 @@ export const runsRouter = router({
     const runs = await ctx.db.run.findMany({
       where,
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      take: input.limit + 1,
-      ...(input.cursor ? { cursor: { id: input.cursor }, skip: 1 } : {}),
+      ...pageQuery(input.limit, input.cursor),
       include: { job: { select: { name: true } } },
     });
-    const page = runs.slice(0, input.limit);
-    return { runs: page, nextCursor: runs.length > input.limit ? (page.at(-1)?.id ?? null) : null };
+    const { items, nextCursor } = pageOf(runs, input.limit);
+    return { runs: items, nextCursor };
   }),
 
   get: tenantProcedure.input(runId).query(({ ctx, input }) => requireTenantRun(ctx.db, ctx.tenantId, input.runId)),

@@ -11,7 +11,8 @@ import { requireTenantJob } from "./jobs.ts";
 const commandLifetimeMs = { restore: 3_600_000, maintenance: 3_600_000, cancel: 3_600_000, browse: 120_000 };
 const inProgress = ["queued", "starting", "running"] as const;
 
-function runColumns(job: Job) {
+/** The run columns copied from its job (seed: runs carry engine and destination). */
+export function runColumns(job: Job) {
   return {
     tenantId: job.tenantId,
     jobId: job.id,
