@@ -4,7 +4,12 @@ import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NotifierDeps, notifyFinishedRuns, notifyOverdueJobs } from "../src/notify/dispatch.ts";
+import {
+  type NotifierDeps,
+  notifyFinishedRuns,
+  notifyOfflineAgents,
+  notifyOverdueJobs,
+} from "../src/notify/dispatch.ts";
 import { createMailer } from "../src/notify/email.ts";
 import { sealSecret } from "../src/secrets/envelope.ts";
 import { createHarness, createJob, createTenant, enrollAgent, type Harness, queueRun } from "./fixtures.ts";
@@ -167,5 +172,12 @@ describe("notifications", () => {
     hooks.length = 0;
     await notifyOverdueJobs(notifier(), [job.id]);
     expect(hooks.map((h) => JSON.parse(h.body).type)).toEqual(["job.overdue"]);
+
+    hooks.length = 0;
+    const lastSeen = new Date(Date.now() - 20 * 60_000);
+    await notifyOfflineAgents(notifier(), [
+      { id: agent.agentId, tenant_id: tenant.id, name: "mail-host", last_seen_at: lastSeen },
+    ]);
+    expect(hooks.map((h) => JSON.parse(h.body))).toMatchObject([{ type: "agent.offline", agentName: "mail-host" }]);
   });
 });

@@ -1,5 +1,6 @@
 import { createDatabase, type Database } from "@e3/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runAgentOfflineCheck } from "../src/worker/agent-offline.ts";
 import { runOverdueCheck } from "../src/worker/overdue.ts";
 import { runScheduler } from "../src/worker/scheduler.ts";
 import { runWatchdog } from "../src/worker/watchdog.ts";
@@ -167,5 +168,34 @@ describe("overdue detection", () => {
     const recovered = await runOverdueCheck(harness.db, new Date(late.getTime() + 60_000));
     expect(recovered.recovered).toContain(job.id);
     expect((await harness.db.job.findUniqueOrThrow({ where: { id: job.id } })).overdueSince).toBeNull();
+  });
+});
+
+describe("offline agents", () => {
+  it("flags an agent silent past the stale window once across workers, and clears it when it calls in", async () => {
+    const tenant = await createTenant(harness.db);
+    const agent = await enrollAgent(harness.deps, tenant.id, "quiet-host");
+    const revoked = await enrollAgent(harness.deps, tenant.id, "gone-host");
+    const now = new Date();
+    const silentSince = new Date(now.getTime() - 16 * 60_000);
+    await harness.db.agent.update({ where: { id: agent.agentId }, data: { lastSeenAt: silentSince } });
+    await harness.db.agent.update({
+      where: { id: revoked.agentId },
+      data: { lastSeenAt: silentSince, status: "revoked" },
+    });
+
+    const [a, b] = await Promise.all([
+      runAgentOfflineCheck(harness.db, now),
+      runAgentOfflineCheck(secondWorkerDb, now),
+    ]);
+    const flagged = [...a.wentOffline, ...b.wentOffline].filter((row) => row.tenant_id === tenant.id);
+    expect(flagged.map((row) => row.name)).toEqual(["quiet-host"]);
+    expect(
+      (await runAgentOfflineCheck(harness.db, now)).wentOffline.filter((row) => row.tenant_id === tenant.id),
+    ).toEqual([]);
+
+    await harness.db.agent.update({ where: { id: agent.agentId }, data: { lastSeenAt: new Date() } });
+    expect((await runAgentOfflineCheck(harness.db, new Date())).cameBack).toBeGreaterThanOrEqual(1);
+    expect((await harness.db.agent.findUniqueOrThrow({ where: { id: agent.agentId } })).offlineSince).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import type { Database, NotificationChannel } from "@e3/db";
 import { type Keyring, openSecret } from "../secrets/envelope.ts";
+import type { OfflineAgent } from "../worker/agent-offline.ts";
 import type { Mailer } from "./email.ts";
 import { type Notice, wantsNotice } from "./message.ts";
 import { deliverWebhook } from "./webhook.ts";
@@ -107,6 +108,28 @@ export async function notifyOverdueJobs(deps: NotifierDeps, jobIds: string[]): P
         jobName: job.name,
         jobId: job.id,
         lastSuccessAt: lastSuccess?.finishedAt ?? null,
+        portalUrl: deps.portalUrl,
+      },
+      result,
+    );
+  }
+  return result;
+}
+
+export async function notifyOfflineAgents(deps: NotifierDeps, agents: OfflineAgent[]): Promise<DispatchResult> {
+  const result: DispatchResult = { notices: 0, emails: 0, webhooks: 0, failures: [] };
+  for (const agent of agents) {
+    const tenant = await deps.db.tenant.findUniqueOrThrow({ where: { id: agent.tenant_id } });
+    await deliver(
+      deps,
+      tenant.id,
+      tenant.notifyOn,
+      {
+        kind: "agent.offline",
+        tenantName: tenant.name,
+        agentName: agent.name,
+        agentId: agent.id,
+        lastSeenAt: agent.last_seen_at,
         portalUrl: deps.portalUrl,
       },
       result,

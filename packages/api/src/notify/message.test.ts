@@ -30,6 +30,21 @@ describe("notification policy", () => {
     expect(wantsNotice(policy, run(status))).toBe(expected);
   });
 
+  it("treats an offline agent as a problem and says what to check", () => {
+    const offline = {
+      kind: "agent.offline",
+      tenantName: "A",
+      agentName: "pc-7",
+      agentId: "a7",
+      lastSeenAt: new Date("2026-01-01T00:00:00Z"),
+      portalUrl: "https://p",
+    } as const;
+    expect(wantsNotice("errors", offline)).toBe(true);
+    const email = renderEmail(offline);
+    expect(email.subject).toBe("[e3] Offline: pc-7 stopped checking in");
+    expect(email.text).toContain("since 2026-01-01T00:00:00.000Z");
+  });
+
   it("treats overdue alerts as problems", () => {
     const overdue = {
       kind: "job.overdue",

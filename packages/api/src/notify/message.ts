@@ -23,7 +23,16 @@ export type OverdueNotice = {
   portalUrl: string;
 };
 
-export type Notice = RunNotice | OverdueNotice;
+export type AgentOfflineNotice = {
+  kind: "agent.offline";
+  tenantName: string;
+  agentName: string;
+  agentId: string;
+  lastSeenAt: Date;
+  portalUrl: string;
+};
+
+export type Notice = RunNotice | OverdueNotice | AgentOfflineNotice;
 
 const runTypeLabel: Record<string, string> = {
   backup: "Backup",
@@ -34,7 +43,7 @@ const runTypeLabel: Record<string, string> = {
 
 /** Errors-only channels get failures, warnings and alerts; "all" adds successes and cancels. */
 export function isProblem(notice: Notice): boolean {
-  return notice.kind === "job.overdue" || notice.status === "failed" || notice.status === "warning";
+  return notice.kind !== "run.finished" || notice.status === "failed" || notice.status === "warning";
 }
 
 export function wantsNotice(policy: "all" | "errors" | "off", notice: Notice): boolean {
@@ -51,6 +60,16 @@ function duration(from: Date | null, to: Date | null): string | null {
 }
 
 export function renderEmail(notice: Notice): { subject: string; text: string } {
+  if (notice.kind === "agent.offline") {
+    return {
+      subject: `[e3] Offline: ${notice.agentName} stopped checking in`,
+      text: [
+        `The agent on "${notice.agentName}" (${notice.tenantName}) has not contacted the portal since ${notice.lastSeenAt.toISOString()}.`,
+        "Its backups will not run until it is back: check that the machine is on, online, and its e3 service running.",
+        `${notice.portalUrl}/agents/${notice.agentId}`,
+      ].join("\n\n"),
+    };
+  }
   if (notice.kind === "job.overdue") {
     return {
       subject: `[e3] Overdue: ${notice.jobName} has not completed a backup on schedule`,

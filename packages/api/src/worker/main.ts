@@ -33,6 +33,7 @@ async function tick() {
       result.watchdog.failedRuns.length > 0 && `${result.watchdog.failedRuns.length} runs failed AGENT_OFFLINE`,
       result.watchdog.expiredCommands > 0 && `${result.watchdog.expiredCommands} commands expired`,
       result.overdue.becameOverdue.length > 0 && `${result.overdue.becameOverdue.length} jobs overdue`,
+      result.agents.wentOffline.length > 0 && `${result.agents.wentOffline.length} agents offline`,
       result.notifications && result.notifications.notices > 0 && `${result.notifications.notices} notifications`,
       ...(result.notifications?.failures ?? []).map((failure) => `notification failed: ${failure}`),
     ].filter(Boolean);

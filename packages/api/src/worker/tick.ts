@@ -1,6 +1,13 @@
 import type { Database } from "@e3/db";
 import type { ServerConfig } from "../config.ts";
-import { type DispatchResult, type NotifierDeps, notifyFinishedRuns, notifyOverdueJobs } from "../notify/dispatch.ts";
+import {
+  type DispatchResult,
+  type NotifierDeps,
+  notifyFinishedRuns,
+  notifyOfflineAgents,
+  notifyOverdueJobs,
+} from "../notify/dispatch.ts";
+import { type AgentOfflineResult, runAgentOfflineCheck } from "./agent-offline.ts";
 import { type OverdueResult, runOverdueCheck } from "./overdue.ts";
 import { runScheduler, type SchedulerResult } from "./scheduler.ts";
 import { runWatchdog, type WatchdogResult } from "./watchdog.ts";
@@ -9,12 +16,14 @@ export type TickResult = {
   scheduler: SchedulerResult;
   watchdog: WatchdogResult;
   overdue: OverdueResult;
+  agents: AgentOfflineResult;
   notifications: DispatchResult | null;
 };
 
 /**
  * One pass of the background work: the watchdog first (so a dead agent's run is failed before its job is judged),
- * then the scheduler, overdue detection, and notifications for what finished or became overdue. Safe to run from
+ * then the scheduler, overdue and offline-agent detection, and notifications for what finished, became overdue or
+ * went offline. Safe to run from
  * any number of workers at once, and from the cron route (one tick per call).
  */
 export async function runTick(
@@ -26,16 +35,19 @@ export async function runTick(
   const watchdog = await runWatchdog(db, config, now);
   const scheduler = await runScheduler(db, now);
   const overdue = await runOverdueCheck(db, now);
+  const agents = await runAgentOfflineCheck(db, now);
   let notifications: DispatchResult | null = null;
   if (notifier) {
     const finished = await notifyFinishedRuns(notifier, now);
     const late = await notifyOverdueJobs(notifier, overdue.becameOverdue);
+    const offline = await notifyOfflineAgents(notifier, agents.wentOffline);
+    const parts = [finished, late, offline];
     notifications = {
-      notices: finished.notices + late.notices,
-      emails: finished.emails + late.emails,
-      webhooks: finished.webhooks + late.webhooks,
-      failures: [...finished.failures, ...late.failures],
+      notices: parts.reduce((sum, part) => sum + part.notices, 0),
+      emails: parts.reduce((sum, part) => sum + part.emails, 0),
+      webhooks: parts.reduce((sum, part) => sum + part.webhooks, 0),
+      failures: parts.flatMap((part) => part.failures),
     };
   }
-  return { scheduler, watchdog, overdue, notifications };
+  return { scheduler, watchdog, overdue, agents, notifications };
 }
