@@ -62,6 +62,7 @@ ensure_tools() {
   command -v restic >/dev/null || missing+=(restic)
   command -v rclone >/dev/null || missing+=(rclone)
   command -v curl >/dev/null || missing+=(curl) # polls the S3 server
+  command -v chromium >/dev/null || missing+=(chromium) # the portal's browser tests (driven by playwright-core)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

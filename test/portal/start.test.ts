@@ -1,68 +1,16 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { listMigrations } from "@e3/db";
 import { createMigratedTestDatabase, createTestDatabase } from "@e3/db/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { portalHarness } from "./portal.ts";
 
 // What the README's first command ends in: scripts/start.ts (after bootstrap, install and build) must serve the
 // home page with a healthy database and a running worker, on the embedded database and on PostgreSQL alike.
 // The suite runs after `pnpm build` (scripts/test.sh), so the production build is what is served.
 
-const root = join(import.meta.dirname, "..", "..");
-const running: ChildProcess[] = [];
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const child of running.splice(0)) await stopGracefully(child);
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-function stopGracefully(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once("exit", (code) => resolve(code));
-    child.kill("SIGTERM");
-  });
-}
-
-async function startPortal(env: NodeJS.ProcessEnv) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {
-    cwd: root,
-    env: { ...process.env, ...env, PORT: String(port), WORKER_TICK_SECONDS: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  while (!output.includes(`e3 is running: ${url}`)) {
-    if (child.exitCode !== null) throw new Error(`start.ts exited early:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`start.ts did not come up in 90 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { child, url, output: () => output };
-}
+const { startPortal, stopGracefully, cleanups } = portalHarness();
 
 async function expectHealthyHomePage(url: string) {
   // The worker beats every second here; wait for its first beat to be visible.

@@ -24,6 +24,11 @@ export default async function HomePage() {
       <header className="space-y-1">
         <h1 className="text-3xl font-semibold">e3 backup</h1>
         <p className="text-slate-600 dark:text-slate-400" data-testid="version">{`Version ${status.version}`}</p>
+        <p>
+          <a href="/sign-in" className="font-medium text-sky-700 underline dark:text-sky-400">
+            Sign in
+          </a>
+        </p>
       </header>
       <section
         aria-labelledby="health"

@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterEach } from "vitest";
+
+// Runs scripts/start.ts (what `npm start` ends in) on a free port for a test, and stops it afterwards. The suites run
+// after `pnpm build` (scripts/test.sh), so the production build is what is served.
+
+const root = join(import.meta.dirname, "..", "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export function stopGracefully(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once("exit", (code) => resolve(code));
+    child.kill("SIGTERM");
+  });
+}
+
+export type RunningPortal = { child: ChildProcess; url: string; output: () => string };
+
+/** Registers cleanup hooks in the calling test file; `cleanups` takes extra teardown (databases, folders). */
+export function portalHarness() {
+  const running: ChildProcess[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const child of running.splice(0)) await stopGracefully(child);
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  async function startPortal(env: NodeJS.ProcessEnv): Promise<RunningPortal> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {
+      cwd: root,
+      env: { ...process.env, ...env, PORT: String(port), WORKER_TICK_SECONDS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    running.push(child);
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 90_000;
+    while (!output.includes(`e3 is running: ${url}`)) {
+      if (child.exitCode !== null) throw new Error(`start.ts exited early:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`start.ts did not come up in 90 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return { child, url, output: () => output };
+  }
+
+  return { startPortal, stopGracefully, cleanups };
+}
