@@ -1,0 +1,6 @@
+export { degree, isIrreducible, randomPolynomial } from "./chunker/polynomial.ts";
+export { chunkLengths, maxChunkSize, minChunkSize, RabinChunker } from "./chunker/rabin.ts";
+export { type CryptoKey, open, seal, sealOverhead } from "./crypto/seal.ts";
+export { EngineError, type EngineErrorCode } from "./errors.ts";
+export { decodeConfig, type RepositoryConfig } from "./repository/config.ts";
+export { openMasterKey } from "./repository/keys.ts";

@@ -1,0 +1,82 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { chunkLengths } from "../src/chunker/rabin.ts";
+import { decodeConfig } from "../src/repository/config.ts";
+import { openMasterKey } from "../src/repository/keys.ts";
+
+// Bit-exactness against the real restic: our key-file and config decryption read a repository restic created,
+// and our chunker cuts a file exactly where restic did, so both store the same data blobs (cross-tool dedup).
+
+const run = promisify(execFile);
+const password = "chunker-interop";
+const dir = await mkdtemp(join(tmpdir(), "e3-restic-chunker-"));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const restic = (...args: string[]) =>
+  run("restic", ["--no-cache", "-r", join(dir, "repo"), ...args], {
+    env: { ...process.env, RESTIC_PASSWORD: password },
+    maxBuffer: 64 * 1024 * 1024,
+    encoding: "buffer",
+  });
+
+/** Deterministic pseudo-random bytes with repeated stretches (so some chunks recur), from SHA-256 in counter mode. */
+function sampleData(size: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let i = 0; blocks.length * 32 < size; i++)
+    blocks.push(
+      createHash("sha256")
+        .update(`block ${i % 40_000}`)
+        .digest(),
+    );
+  return Buffer.concat(blocks).subarray(0, size);
+}
+
+describe("chunker and repository format against restic 0.14", () => {
+  it("opens restic's key and config, and cuts a 24 MiB file into exactly restic's blobs", async () => {
+    await restic("init");
+    const keyName = (await readdir(join(dir, "repo", "keys")))[0]!;
+    const key = await openMasterKey(await readFile(join(dir, "repo", "keys", keyName)), password);
+    await expect(openMasterKey(await readFile(join(dir, "repo", "keys", keyName)), "wrong")).rejects.toMatchObject({
+      code: "WRONG_PASSWORD",
+    });
+    const config = decodeConfig(key, await readFile(join(dir, "repo", "config")));
+    expect(config.version).toBe(2);
+
+    const data = sampleData(24 * 1024 * 1024);
+    const backup = execFile(
+      "restic",
+      ["--no-cache", "-r", join(dir, "repo"), "backup", "--stdin", "--stdin-filename", "data.bin"],
+      { env: { ...process.env, RESTIC_PASSWORD: password } },
+    );
+    backup.stdin!.end(data);
+    await new Promise<void>((resolve, reject) => {
+      backup.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`restic backup exited with ${code}`))));
+    });
+
+    // restic 0.14's `cat snapshot` wants an id, not "latest".
+    const [listed] = JSON.parse((await restic("snapshots", "--json")).stdout.toString()) as { id: string }[];
+    const snapshot = JSON.parse((await restic("cat", "snapshot", listed!.id)).stdout.toString()) as { tree: string };
+    const tree = JSON.parse((await restic("cat", "blob", snapshot.tree)).stdout.toString()) as {
+      nodes: { name: string; content: string[] }[];
+    };
+    const resticBlobs = tree.nodes.find((node) => node.name === "data.bin")!.content;
+
+    const ourBlobs: string[] = [];
+    let offset = 0;
+    for (const length of chunkLengths(config.chunkerPolynomial, data)) {
+      ourBlobs.push(
+        createHash("sha256")
+          .update(data.subarray(offset, offset + length))
+          .digest("hex"),
+      );
+      offset += length;
+    }
+    expect(resticBlobs.length).toBeGreaterThan(5);
+    expect(ourBlobs).toEqual(resticBlobs);
+  });
+});
