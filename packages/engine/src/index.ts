@@ -3,4 +3,7 @@ export { chunkLengths, maxChunkSize, minChunkSize, RabinChunker } from "./chunke
 export { type CryptoKey, open, seal, sealOverhead } from "./crypto/seal.ts";
 export { EngineError, type EngineErrorCode } from "./errors.ts";
 export { decodeConfig, type RepositoryConfig } from "./repository/config.ts";
+export { type IndexedPack, indexDocument, parseIndex } from "./repository/index-file.ts";
 export { openMasterKey } from "./repository/keys.ts";
+export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
+export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
