@@ -1,9 +1,11 @@
 export { degree, isIrreducible, randomPolynomial } from "./chunker/polynomial.ts";
 export { chunkLengths, maxChunkSize, minChunkSize, RabinChunker } from "./chunker/rabin.ts";
+export { defaultScrypt, deriveUserKey, type ScryptParameters } from "./crypto/kdf.ts";
 export { type CryptoKey, open, seal, sealOverhead } from "./crypto/seal.ts";
 export { EngineError, type EngineErrorCode } from "./errors.ts";
 export { decodeConfig, type RepositoryConfig } from "./repository/config.ts";
 export { type IndexedPack, indexDocument, parseIndex } from "./repository/index-file.ts";
+export { createKeyFile, encodeConfig, initLocalRepository, newMasterKey } from "./repository/init.ts";
 export { openMasterKey } from "./repository/keys.ts";
 export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";

@@ -1,5 +1,5 @@
-import { scrypt } from "node:crypto";
 import { z } from "zod";
+import { deriveUserKey } from "../crypto/kdf.ts";
 import { type CryptoKey, open } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 
@@ -23,22 +23,12 @@ const masterKeySchema = z.object({
   encrypt: z.base64(),
 });
 
-function derive(password: string, salt: Buffer, N: number, r: number, p: number): Promise<CryptoKey> {
-  return new Promise((resolve, reject) => {
-    // Node's default maxmem (32 MiB) refuses restic's usual N=32768, r=8.
-    scrypt(password, salt, 64, { N, r, p, maxmem: 2 * 128 * N * r + 16 * 1024 * 1024 }, (error, key) => {
-      if (error) reject(error);
-      else resolve({ encrypt: key.subarray(0, 32), macK: key.subarray(32, 48), macR: key.subarray(48, 64) });
-    });
-  });
-}
-
 /** The repository's master key from one key file and a password; WRONG_PASSWORD when it does not open. */
 export async function openMasterKey(keyFile: Uint8Array, password: string): Promise<CryptoKey> {
   const parsed = keyFileSchema.safeParse(JSON.parse(Buffer.from(keyFile).toString("utf8")));
   if (!parsed.success) throw new EngineError("INVALID_KEY_FILE", `not a restic key file: ${parsed.error.message}`);
   const { N, r, p, salt, data } = parsed.data;
-  const userKey = await derive(password, Buffer.from(salt, "base64"), N, r, p);
+  const userKey = await deriveUserKey(password, Buffer.from(salt, "base64"), { N, r, p });
   let plaintext: Buffer;
   try {
     plaintext = open(userKey, Buffer.from(data, "base64"), "key file");
