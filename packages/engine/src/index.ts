@@ -9,3 +9,13 @@ export { createKeyFile, encodeConfig, initLocalRepository, newMasterKey } from "
 export { openMasterKey } from "./repository/keys.ts";
 export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
+export { quoteName, unquoteName } from "./tree/go-quote.ts";
+export {
+  decodeTree,
+  encodeNode,
+  encodeTree,
+  goJsonString,
+  type NodeType,
+  sortNodes,
+  type TreeNode,
+} from "./tree/tree-json.ts";
