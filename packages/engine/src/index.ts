@@ -8,6 +8,7 @@ export { type IndexedPack, indexDocument, parseIndex } from "./repository/index-
 export { createKeyFile, encodeConfig, initLocalRepository, newMasterKey } from "./repository/init.ts";
 export { openMasterKey } from "./repository/keys.ts";
 export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
+export { type BlobLocation, type RepositoryFiles, RepositoryReader } from "./repository/reader.ts";
 export { parseSnapshot, type Snapshot, type SnapshotSummary, snapshotDocument } from "./repository/snapshot.ts";
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
 export { type Compression, RepositoryWriter, type SaveFile } from "./repository/writer.ts";

@@ -1,0 +1,85 @@
+import { createHash } from "node:crypto";
+import { zstdDecompressSync } from "node:zlib";
+import { type CryptoKey, open } from "../crypto/seal.ts";
+import { EngineError } from "../errors.ts";
+import { decodeTree, type TreeNode } from "../tree/tree-json.ts";
+import { parseIndex } from "./index-file.ts";
+import type { BlobType, PackedBlob } from "./pack.ts";
+import { parseSnapshot, type Snapshot } from "./snapshot.ts";
+import { decodeUnpacked } from "./unpacked.ts";
+
+// Reading a repository, ours or restic's: snapshots, the index, and blobs, each verified against its id so a
+// damaged byte is reported, never returned. Storage is a parameter, as for the writer.
+
+export type RepositoryFiles = {
+  /** Names of the files of one kind ("index", "snapshots"), without their folder. */
+  list: (folder: "index" | "snapshots") => Promise<string[]>;
+  /** A whole file, or `length` bytes at `offset`. */
+  load: (path: string, range?: { offset: number; length: number }) => Promise<Buffer>;
+};
+
+export type BlobLocation = PackedBlob & { pack: string };
+
+export class RepositoryReader {
+  readonly #key: CryptoKey;
+  readonly #files: RepositoryFiles;
+  #index: Map<string, BlobLocation> | null = null;
+
+  constructor(key: CryptoKey, files: RepositoryFiles) {
+    this.#key = key;
+    this.#files = files;
+  }
+
+  async snapshots(): Promise<(Snapshot & { id: string })[]> {
+    const snapshots = [];
+    for (const id of await this.#files.list("snapshots")) {
+      const sealed = await this.#files.load(`snapshots/${id}`);
+      verifyStorageId(sealed, id, `snapshot ${id}`);
+      snapshots.push({ id, ...parseSnapshot(decodeUnpacked(this.#key, sealed, `snapshot ${id}`)) });
+    }
+    return snapshots.sort((a, b) => a.time.localeCompare(b.time));
+  }
+
+  /** Every index file merged: blob id → where it lives. Loaded once, after the snapshots (restic's read order). */
+  async index(): Promise<Map<string, BlobLocation>> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, BlobLocation>();
+    for (const name of await this.#files.list("index")) {
+      const sealed = await this.#files.load(`index/${name}`);
+      verifyStorageId(sealed, name, `index ${name}`);
+      for (const pack of parseIndex(decodeUnpacked(this.#key, sealed, `index ${name}`))) {
+        for (const blob of pack.blobs) index.set(blob.id, { ...blob, pack: pack.id });
+      }
+    }
+    this.#index = index;
+    return index;
+  }
+
+  /** A blob's plaintext, fetched by range from its pack, authenticated, decompressed and checked against its id. */
+  async blob(type: BlobType, id: string): Promise<Buffer> {
+    const location = (await this.index()).get(id);
+    if (!location || location.type !== type) {
+      throw new EngineError("INVALID_CIPHERTEXT", `${type} blob ${id} is not in the repository's index`);
+    }
+    const sealed = await this.#files.load(`data/${location.pack.slice(0, 2)}/${location.pack}`, {
+      offset: location.offset,
+      length: location.length,
+    });
+    const payload = open(this.#key, sealed, `${type} blob ${id} in pack ${location.pack}`);
+    const plaintext = location.uncompressedLength !== undefined ? zstdDecompressSync(payload) : payload;
+    if (createHash("sha256").update(plaintext).digest("hex") !== id) {
+      throw new EngineError("MAC_MISMATCH", `${type} blob ${id} in pack ${location.pack} does not match its id`);
+    }
+    return plaintext;
+  }
+
+  async tree(id: string): Promise<TreeNode[]> {
+    return decodeTree(await this.blob("tree", id));
+  }
+}
+
+function verifyStorageId(bytes: Uint8Array, name: string, what: string): void {
+  if (createHash("sha256").update(bytes).digest("hex") !== name) {
+    throw new EngineError("MAC_MISMATCH", `${what} is damaged: its content does not match its name`);
+  }
+}
