@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EngineError } from "../src/errors.ts";
 import { decodeConfig } from "../src/repository/config.ts";
 import { openMasterKey } from "../src/repository/keys.ts";
-import { type RepositoryFiles, RepositoryReader } from "../src/repository/reader.ts";
+import { RepositoryReader } from "../src/repository/reader.ts";
+import { LocalBackend } from "../src/storage/local.ts";
 
 // We read what restic writes: a snapshot restic took is listed, walked and its files reassembled byte-identically
 // from their blobs; a damaged pack is reported, never read through.
@@ -15,23 +16,6 @@ import { type RepositoryFiles, RepositoryReader } from "../src/repository/reader
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), "e3-read-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-function localFiles(repo: string): RepositoryFiles {
-  return {
-    list: (folder) => readdir(join(repo, folder)),
-    load: async (path, range) => {
-      if (!range) return readFile(join(repo, path));
-      const handle = await openFile(join(repo, path), "r");
-      try {
-        const buffer = Buffer.alloc(range.length);
-        const { bytesRead } = await handle.read(buffer, 0, range.length, range.offset);
-        return buffer.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-    },
-  };
-}
 
 describe("RepositoryReader on a restic repository", () => {
   it("lists restic's snapshot and reassembles its files from blobs; a flipped byte is a MAC failure", async () => {
@@ -49,7 +33,7 @@ describe("RepositoryReader on a restic repository", () => {
     const keyName = (await readdir(join(repo, "keys")))[0]!;
     const key = await openMasterKey(await readFile(join(repo, "keys", keyName)), "read me");
     decodeConfig(key, await readFile(join(repo, "config")));
-    const reader = new RepositoryReader(key, localFiles(repo));
+    const reader = new RepositoryReader(key, new LocalBackend(repo));
     const [snapshot] = await reader.snapshots();
     expect(snapshot!.paths).toEqual([source]);
 

@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { chunkLengths } from "../src/chunker/rabin.ts";
 import { initLocalRepository } from "../src/repository/init.ts";
 import { RepositoryWriter } from "../src/repository/writer.ts";
+import { LocalBackend } from "../src/storage/local.ts";
 import { nodeFromStats } from "../src/tree/node.ts";
 import type { TreeNode } from "../src/tree/tree-json.ts";
 import { encodeTree } from "../src/tree/tree-json.ts";
@@ -95,14 +96,7 @@ describe("repositories written by e3", () => {
     const repo = join(dir, "repo");
     const password = "written by e3";
     const { master, config } = await initLocalRepository(repo, password);
-    const writer = new RepositoryWriter(
-      master,
-      async (path, bytes) => {
-        await mkdir(dirname(join(repo, path)), { recursive: true });
-        await writeFile(join(repo, path), bytes, { mode: 0o400, flag: "wx" });
-      },
-      { packSize: 1024 * 1024 },
-    );
+    const writer = new RepositoryWriter(master, new LocalBackend(repo), { packSize: 1024 * 1024 });
     const tree = await storeWithParents(writer, config.chunkerPolynomial, source);
     await writer.writeSnapshot({ time: new Date().toISOString(), tree, paths: [source], hostname: "e3-test" });
 

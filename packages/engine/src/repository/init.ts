@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
-import { join } from "node:path";
 import { randomPolynomial } from "../chunker/polynomial.ts";
 import { defaultScrypt, deriveUserKey, type ScryptParameters } from "../crypto/kdf.ts";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
+import type { StorageBackend } from "../storage/backend.ts";
+import { createLocalLayout, LocalBackend } from "../storage/local.ts";
 
 // Creating a repository: a random master key, a key file wrapping it for the password, and the config with a
-// random chunker polynomial (engine-reference §1.4-1.5, §1.14). Local folders get restic's layout up front.
+// random chunker polynomial (engine-reference §1.4-1.5, §1.14).
 
 export function newMasterKey(): CryptoKey {
   return { encrypt: randomBytes(32), macK: randomBytes(16), macR: randomBytes(16) };
@@ -51,19 +51,27 @@ export function encodeConfig(master: CryptoKey, config: { id: string; chunkerPol
   );
 }
 
-/** Initialises a repository in a local folder (restic's layout) and returns its master key and config. */
-export async function initLocalRepository(
-  path: string,
+/** Initialises a repository: the key file for `password` and the config. Returns its master key and config. */
+export async function initRepository(
+  storage: StorageBackend,
   password: string,
   parameters: ScryptParameters = defaultScrypt,
 ) {
   const master = newMasterKey();
   const config = { id: randomBytes(32).toString("hex"), chunkerPolynomial: randomPolynomial() };
   const keyFile = await createKeyFile(master, password, parameters);
-  for (const folder of ["keys", "snapshots", "index", "locks"]) await mkdir(join(path, folder), { recursive: true });
-  for (let i = 0; i < 256; i++) await mkdir(join(path, "data", i.toString(16).padStart(2, "0")), { recursive: true });
-  // Write-once files, readable by their owner only, as restic writes them.
-  await writeFile(join(path, "keys", keyFile.id), keyFile.bytes, { mode: 0o400, flag: "wx" });
-  await writeFile(join(path, "config"), encodeConfig(master, config), { mode: 0o400, flag: "wx" });
+  // The config goes last: a repository without one is not a repository yet, never a half-made one.
+  await storage.save({ type: "key", name: keyFile.id }, keyFile.bytes);
+  await storage.save({ type: "config", name: "config" }, encodeConfig(master, config));
   return { master, config };
+}
+
+/** A repository in a local folder, with restic's folder layout. */
+export async function initLocalRepository(
+  path: string,
+  password: string,
+  parameters: ScryptParameters = defaultScrypt,
+) {
+  await createLocalLayout(path);
+  return initRepository(new LocalBackend(path), password, parameters);
 }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { zstdDecompressSync } from "node:zlib";
 import { type CryptoKey, open } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
+import type { StorageBackend } from "../storage/backend.ts";
 import { decodeTree, type TreeNode } from "../tree/tree-json.ts";
 import { parseIndex } from "./index-file.ts";
 import type { BlobType, PackedBlob } from "./pack.ts";
@@ -9,31 +10,24 @@ import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { decodeUnpacked } from "./unpacked.ts";
 
 // Reading a repository, ours or restic's: snapshots, the index, and blobs, each verified against its id so a
-// damaged byte is reported, never returned. Storage is a parameter, as for the writer.
-
-export type RepositoryFiles = {
-  /** Names of the files of one kind ("index", "snapshots"), without their folder. */
-  list: (folder: "index" | "snapshots") => Promise<string[]>;
-  /** A whole file, or `length` bytes at `offset`. */
-  load: (path: string, range?: { offset: number; length: number }) => Promise<Buffer>;
-};
+// damaged byte is reported, never returned.
 
 export type BlobLocation = PackedBlob & { pack: string };
 
 export class RepositoryReader {
   readonly #key: CryptoKey;
-  readonly #files: RepositoryFiles;
+  readonly #storage: StorageBackend;
   #index: Map<string, BlobLocation> | null = null;
 
-  constructor(key: CryptoKey, files: RepositoryFiles) {
+  constructor(key: CryptoKey, storage: StorageBackend) {
     this.#key = key;
-    this.#files = files;
+    this.#storage = storage;
   }
 
   async snapshots(): Promise<(Snapshot & { id: string })[]> {
     const snapshots = [];
-    for (const id of await this.#files.list("snapshots")) {
-      const sealed = await this.#files.load(`snapshots/${id}`);
+    for await (const { name: id } of this.#storage.list("snapshot")) {
+      const sealed = await this.#storage.load({ type: "snapshot", name: id });
       verifyStorageId(sealed, id, `snapshot ${id}`);
       snapshots.push({ id, ...parseSnapshot(decodeUnpacked(this.#key, sealed, `snapshot ${id}`)) });
     }
@@ -44,8 +38,8 @@ export class RepositoryReader {
   async index(): Promise<Map<string, BlobLocation>> {
     if (this.#index) return this.#index;
     const index = new Map<string, BlobLocation>();
-    for (const name of await this.#files.list("index")) {
-      const sealed = await this.#files.load(`index/${name}`);
+    for await (const { name } of this.#storage.list("index")) {
+      const sealed = await this.#storage.load({ type: "index", name });
       verifyStorageId(sealed, name, `index ${name}`);
       for (const pack of parseIndex(decodeUnpacked(this.#key, sealed, `index ${name}`))) {
         for (const blob of pack.blobs) index.set(blob.id, { ...blob, pack: pack.id });
@@ -61,10 +55,10 @@ export class RepositoryReader {
     if (!location || location.type !== type) {
       throw new EngineError("INVALID_CIPHERTEXT", `${type} blob ${id} is not in the repository's index`);
     }
-    const sealed = await this.#files.load(`data/${location.pack.slice(0, 2)}/${location.pack}`, {
-      offset: location.offset,
-      length: location.length,
-    });
+    const sealed = await this.#storage.load(
+      { type: "data", name: location.pack },
+      { offset: location.offset, length: location.length },
+    );
     const payload = open(this.#key, sealed, `${type} blob ${id} in pack ${location.pack}`);
     const plaintext = location.uncompressedLength !== undefined ? zstdDecompressSync(payload) : payload;
     if (createHash("sha256").update(plaintext).digest("hex") !== id) {

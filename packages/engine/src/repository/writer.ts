@@ -1,16 +1,15 @@
 import { createHash } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
+import type { StorageBackend } from "../storage/backend.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
 import { type BlobType, encodePack } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
 import { encodeUnpacked } from "./unpacked.ts";
 
 // Writes blobs into packs (data and tree blobs never share a pack), then the index naming them, then snapshots —
-// the order that keeps a repository valid at every step (engine-reference §1.13). Storage is a parameter: `save`
-// writes one write-once file at a repository-relative path ("data/ab/<id>", "index/<id>", "snapshots/<id>").
+// the order that keeps a repository valid at every step (engine-reference §1.13).
 
-export type SaveFile = (path: string, bytes: Buffer) => Promise<void>;
 export type Compression = "auto" | "off" | "max";
 
 const defaultPackSize = 16 * 1024 * 1024;
@@ -19,7 +18,7 @@ type PendingBlob = { id: string; type: BlobType; sealed: Buffer; uncompressedLen
 
 export class RepositoryWriter {
   readonly #key: CryptoKey;
-  readonly #save: SaveFile;
+  readonly #storage: StorageBackend;
   readonly #packSize: number;
   readonly #compression: Compression;
   /** Blob ids already in the repository or written by this writer. */
@@ -32,11 +31,11 @@ export class RepositoryWriter {
 
   constructor(
     key: CryptoKey,
-    save: SaveFile,
+    storage: StorageBackend,
     options: { packSize?: number; compression?: Compression; knownBlobs?: Iterable<string> } = {},
   ) {
     this.#key = key;
-    this.#save = save;
+    this.#storage = storage;
     this.#packSize = options.packSize ?? defaultPackSize;
     this.#compression = options.compression ?? "auto";
     this.#known = new Set(options.knownBlobs ?? []);
@@ -67,7 +66,7 @@ export class RepositoryWriter {
     if (pending.blobs.length === 0) return;
     const { bytes, blobs } = encodePack(this.#key, pending.blobs);
     const id = createHash("sha256").update(bytes).digest("hex");
-    await this.#save(`data/${id.slice(0, 2)}/${id}`, bytes);
+    await this.#storage.save({ type: "data", name: id }, bytes);
     this.#written.push({ id, blobs });
     this.#pending[type] = { blobs: [], bytes: 0 };
   }
@@ -78,7 +77,7 @@ export class RepositoryWriter {
     await this.#writePack("tree");
     if (this.#written.length === 0) return;
     const sealed = encodeUnpacked(this.#key, indexDocument(this.#written));
-    await this.#save(`index/${createHash("sha256").update(sealed).digest("hex")}`, sealed);
+    await this.#storage.save({ type: "index", name: createHash("sha256").update(sealed).digest("hex") }, sealed);
     this.#written.length = 0;
   }
 
@@ -87,7 +86,7 @@ export class RepositoryWriter {
     await this.flush();
     const sealed = encodeUnpacked(this.#key, snapshotDocument(snapshot));
     const id = createHash("sha256").update(sealed).digest("hex");
-    await this.#save(`snapshots/${id}`, sealed);
+    await this.#storage.save({ type: "snapshot", name: id }, sealed);
     return id;
   }
 }
