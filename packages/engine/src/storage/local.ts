@@ -1,26 +1,92 @@
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { type FileHandle as FsFile, link, lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import {
-  type ByteRange,
   type FileHandle,
+  type FileInfo,
   type FileType,
   folderOf,
+  isStreamSource,
+  type LoadOptions,
   pathOf,
+  resolveRange,
+  type SaveData,
+  type SignalOptions,
   type StorageBackend,
-  StorageError,
+  sizeMismatch,
 } from "./backend.ts";
+import { classifyError, isAbortError, StorageError } from "./errors.ts";
 
-// A repository in a local (or mounted network) folder, readable by restic. A file is written under a temporary
-// name, flushed to disk, then linked into place: link() fails if the name exists, so saves are write-once even
-// between processes, and a crash leaves at most a temporary file, never a half-written repository file.
+// A repository in a local (or mounted) folder that restic reads and prunes as its own (restic's
+// internal/backend/local): a file is written beside its final name as `<name>-tmp-<random>`, flushed, made
+// read-only, then linked into place and the folder flushed, so a crash leaves at most a temporary file, never a
+// half-written repository file. link() refuses an existing name, which makes saves write-once even between
+// processes (restic renames; the effect for a new name is the same). Permissions follow restic: files 0600 made
+// read-only (0400), folders 0700; a group-readable config switches to 0660/0770 for shared repositories.
 
-function isErrno(error: unknown, code: string): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+type Modes = { file: number; dir: number };
+
+const defaultModes: Modes = { file: 0o600, dir: 0o700 };
+const chunkBytes = 8 * 1024 * 1024;
+const statConcurrency = 32;
+
+function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function fsError(error: unknown, what: string): unknown {
+  if (isAbortError(error) || error instanceof StorageError) return error;
+  const code = errnoOf(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case "ENOENT":
+      return new StorageError("NOT_FOUND", `${what} does not exist`, { cause: error });
+    case "EEXIST":
+      return new StorageError("ALREADY_EXISTS", `${what} exists already`, { cause: error });
+    case "EACCES":
+    case "EPERM":
+    case "EROFS":
+      return new StorageError("ACCESS_DENIED", `${what}: ${detail}; check the folder's owner and permissions`, {
+        cause: error,
+      });
+    case "ENOSPC":
+    case "EDQUOT":
+      return new StorageError("NO_SPACE", `${what}: ${detail}; free space on the repository's disk`, { cause: error });
+  }
+  if (classifyError(error) === "transient") {
+    return new StorageError("STORAGE_UNAVAILABLE", `${what}: ${detail}`, { cause: error });
+  }
+  return new StorageError("STORAGE_ERROR", `${what}: ${detail}`, { cause: error });
+}
+
+/** fsync, tolerating file systems that cannot (restic ignores ENOTSUP the same way). */
+async function syncQuietly(file: FsFile): Promise<void> {
+  try {
+    await file.sync();
+  } catch (error) {
+    if (!["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EISDIR"].includes(errnoOf(error) ?? "")) throw error;
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  let directory: FsFile;
+  try {
+    directory = await open(path, "r");
+  } catch (error) {
+    if (["EISDIR", "EACCES", "EPERM"].includes(errnoOf(error) ?? "")) return;
+    throw error;
+  }
+  try {
+    await syncQuietly(directory);
+  } finally {
+    await directory.close();
+  }
 }
 
 export class LocalBackend implements StorageBackend {
   readonly #root: string;
+  #modes: Promise<Modes> | null = null;
 
   constructor(root: string) {
     this.#root = root;
@@ -30,90 +96,228 @@ export class LocalBackend implements StorageBackend {
     return this.#root;
   }
 
-  #path(handle: FileHandle): string {
-    return join(this.#root, pathOf(handle));
+  /** Derived once from the config file's permissions, as restic's local backend does when it opens a repository. */
+  #fileModes(): Promise<Modes> {
+    this.#modes ??= stat(join(this.#root, "config")).then(
+      (info) => ((info.mode & 0o040) !== 0 ? { file: 0o660, dir: 0o770 } : defaultModes),
+      () => defaultModes,
+    );
+    return this.#modes;
   }
 
-  async save(handle: FileHandle, data: Uint8Array): Promise<void> {
-    const target = this.#path(handle);
-    await mkdir(dirname(target), { recursive: true });
-    const temporary = join(dirname(target), `.tmp-${randomBytes(8).toString("hex")}`);
-    // Repository files are read-only once written, as restic's are (the folder stays writable for prune).
-    const file = await open(temporary, "wx", 0o400);
+  async save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
+    const { signal } = options;
+    const relative = pathOf(handle);
+    signal?.throwIfAborted();
+    const target = join(this.#root, relative);
+    const folder = dirname(target);
+    const modes = await this.#fileModes();
+    const temporary = join(folder, `${basename(target)}-tmp-${randomBytes(6).toString("hex")}`);
+    let file: FsFile;
     try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
+      file = await open(temporary, "wx", modes.file);
+    } catch (error) {
+      if (errnoOf(error) !== "ENOENT") throw fsError(error, relative);
+      // Data folders are made on demand when the layout was not created up front (restic does the same).
+      await mkdir(folder, { recursive: true, mode: modes.dir }).catch((mkdirError: unknown) => {
+        throw fsError(mkdirError, relative);
+      });
+      file = await open(temporary, "wx", modes.file).catch((retryError: unknown) => {
+        throw fsError(retryError, relative);
+      });
     }
     try {
-      await link(temporary, target);
+      try {
+        await writeBody(file, data, handle, signal);
+        // Read-only before it gets its final name, so the file is never writable under that name.
+        await file.chmod(modes.file & ~0o222);
+        await syncQuietly(file);
+      } finally {
+        await file.close();
+      }
+      signal?.throwIfAborted();
+      try {
+        await link(temporary, target);
+      } catch (error) {
+        const code = errnoOf(error);
+        if (code === "EEXIST") throw new StorageError("ALREADY_EXISTS", `${relative} exists already`);
+        // File systems without hard links (FAT, some network mounts): check, then rename.
+        if (!["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"].includes(code ?? "")) throw error;
+        await renameIfAbsent(temporary, target, relative);
+      }
+      await syncDirectory(folder);
     } catch (error) {
-      if (isErrno(error, "EEXIST")) throw new StorageError("ALREADY_EXISTS", `${pathOf(handle)} exists already`);
-      throw error;
+      signal?.throwIfAborted();
+      throw fsError(error, relative);
     } finally {
+      // After link() the temporary is a second name for the file; after rename() it is gone. Either way: unlink.
       await unlink(temporary).catch(() => {});
     }
   }
 
-  async load(handle: FileHandle, range?: ByteRange): Promise<Buffer> {
-    let file: Awaited<ReturnType<typeof open>>;
+  async load(handle: FileHandle, options: LoadOptions = {}): Promise<Buffer> {
+    const relative = pathOf(handle);
+    options.signal?.throwIfAborted();
+    let file: FsFile;
     try {
-      file = await open(this.#path(handle), "r");
+      file = await open(join(this.#root, relative), "r");
     } catch (error) {
-      if (isErrno(error, "ENOENT")) throw new StorageError("NOT_FOUND", `${pathOf(handle)} does not exist`);
-      throw error;
+      throw fsError(error, relative);
     }
     try {
-      if (!range) return await file.readFile();
-      const buffer = Buffer.alloc(range.length);
-      const { bytesRead } = await file.read(buffer, 0, range.length, range.offset);
-      if (bytesRead !== range.length) {
-        throw new StorageError("NOT_FOUND", `${pathOf(handle)} is shorter than the requested range`);
+      const { size } = await file.stat();
+      const { start, end } = resolveRange(size, options, handle);
+      const buffer = Buffer.allocUnsafe(end - start);
+      let filled = 0;
+      while (filled < buffer.length) {
+        options.signal?.throwIfAborted();
+        const { bytesRead } = await file.read(
+          buffer,
+          filled,
+          Math.min(chunkBytes, buffer.length - filled),
+          start + filled,
+        );
+        if (bytesRead === 0) {
+          throw new StorageError("TRUNCATED_READ", `${relative} ended after ${start + filled} of ${end} bytes`);
+        }
+        filled += bytesRead;
       }
       return buffer;
+    } catch (error) {
+      throw fsError(error, relative);
     } finally {
       await file.close();
     }
   }
 
-  async stat(handle: FileHandle): Promise<{ size: number }> {
+  async stat(handle: FileHandle, options: SignalOptions = {}): Promise<FileInfo> {
+    const relative = pathOf(handle);
+    options.signal?.throwIfAborted();
     try {
-      return { size: (await stat(this.#path(handle))).size };
+      const info = await stat(join(this.#root, relative));
+      return { name: handle.type === "config" ? "config" : handle.name, size: info.size };
     } catch (error) {
-      if (isErrno(error, "ENOENT")) throw new StorageError("NOT_FOUND", `${pathOf(handle)} does not exist`);
-      throw error;
+      throw fsError(error, relative);
     }
   }
 
-  async *list(type: Exclude<FileType, "config">): AsyncIterable<{ name: string; size: number }> {
-    const folder = join(this.#root, folderOf(type));
+  async *list(type: FileType, options: SignalOptions = {}): AsyncIterable<FileInfo> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    if (type === "config") {
+      try {
+        yield await this.stat({ type: "config", name: "config" }, options);
+      } catch (error) {
+        if (!(error instanceof StorageError && error.code === "NOT_FOUND")) throw error;
+      }
+      return;
+    }
+    const base = join(this.#root, folderOf(type));
     const folders =
-      type === "data" ? (await readdir(folder).catch(() => [])).map((sub) => join(folder, sub)) : [folder];
-    for (const current of folders) {
-      const entries = await readdir(current, { withFileTypes: true }).catch((error: unknown) => {
-        if (isErrno(error, "ENOENT")) return [];
-        throw error;
-      });
-      for (const entry of entries) {
-        if (!entry.isFile() || entry.name.startsWith(".tmp-")) continue;
-        yield { name: entry.name, size: (await stat(join(current, entry.name))).size };
+      type === "data" ? (await this.#entries(base, "directories")).map((name) => join(base, name)) : [base];
+    for (const folder of folders) {
+      const names = await this.#entries(folder, "files");
+      for (let i = 0; i < names.length; i += statConcurrency) {
+        signal?.throwIfAborted();
+        const batch = names.slice(i, i + statConcurrency);
+        const sizes = await Promise.all(
+          batch.map((name) =>
+            stat(join(folder, name)).then(
+              (info) => info.size,
+              (error: unknown) => {
+                // Removed between readdir and stat (a concurrent prune): not part of the listing any more.
+                if (errnoOf(error) === "ENOENT") return -1;
+                throw fsError(error, join(folder, name));
+              },
+            ),
+          ),
+        );
+        for (const [index, name] of batch.entries()) {
+          const size = sizes[index]!;
+          if (size >= 0) yield { name, size };
+        }
       }
     }
   }
 
-  async remove(handle: FileHandle): Promise<void> {
+  /** Names in a folder: complete regular files (temporaries skipped), or sub-folders; a missing folder is empty. */
+  async #entries(folder: string, kind: "files" | "directories"): Promise<string[]> {
     try {
-      await unlink(this.#path(handle));
+      const entries = await readdir(folder, { withFileTypes: true });
+      return entries
+        .filter((entry) =>
+          kind === "directories" ? entry.isDirectory() : entry.isFile() && !entry.name.includes("-tmp-"),
+        )
+        .map((entry) => entry.name);
     } catch (error) {
-      if (isErrno(error, "ENOENT")) throw new StorageError("NOT_FOUND", `${pathOf(handle)} does not exist`);
-      throw error;
+      if (errnoOf(error) === "ENOENT") return [];
+      throw fsError(error, folder);
     }
   }
+
+  async remove(handle: FileHandle, options: SignalOptions = {}): Promise<void> {
+    const relative = pathOf(handle);
+    options.signal?.throwIfAborted();
+    try {
+      // Read-only files are removable: deleting needs write permission on the folder only (POSIX).
+      await unlink(join(this.#root, relative));
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") return;
+      throw fsError(error, relative);
+    }
+  }
+
+  async close(): Promise<void> {}
 }
 
-/** Creates restic's folder layout up front (restic's local backend does the same on init). */
+async function writeBody(file: FsFile, data: SaveData, handle: FileHandle, signal?: AbortSignal): Promise<void> {
+  if (!isStreamSource(data)) {
+    for (let offset = 0; offset < data.byteLength; ) {
+      signal?.throwIfAborted();
+      const { bytesWritten } = await file.write(data, offset, Math.min(chunkBytes, data.byteLength - offset));
+      offset += bytesWritten;
+    }
+    return;
+  }
+  const stream = data.open();
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      signal?.throwIfAborted();
+      const bytes: Buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      total += bytes.byteLength;
+      if (total > data.size) throw sizeMismatch(handle, data.size, total);
+      await file.write(bytes);
+    }
+  } finally {
+    stream.destroy();
+  }
+  signal?.throwIfAborted();
+  if (total !== data.size) throw sizeMismatch(handle, data.size, total);
+}
+
+async function renameIfAbsent(temporary: string, target: string, relative: string): Promise<void> {
+  const exists = await lstat(target).then(
+    () => true,
+    (error: unknown) => {
+      if (errnoOf(error) === "ENOENT") return false;
+      throw error;
+    },
+  );
+  if (exists) throw new StorageError("ALREADY_EXISTS", `${relative} exists already`);
+  await rename(temporary, target);
+}
+
+/**
+ * Creates restic's folder layout up front, as `restic init` does: keys, snapshots, index, locks and the 256 data
+ * folders `data/00`…`data/ff` (0700, like restic's).
+ */
 export async function createLocalLayout(root: string): Promise<void> {
-  for (const folder of ["keys", "snapshots", "index", "locks"]) await mkdir(join(root, folder), { recursive: true });
-  for (let i = 0; i < 256; i++) await mkdir(join(root, "data", i.toString(16).padStart(2, "0")), { recursive: true });
+  const mode = defaultModes.dir;
+  await mkdir(root, { recursive: true, mode });
+  for (const folder of ["keys", "snapshots", "index", "locks"])
+    await mkdir(join(root, folder), { recursive: true, mode });
+  for (let i = 0; i < 256; i++) {
+    await mkdir(join(root, "data", i.toString(16).padStart(2, "0")), { recursive: true, mode });
+  }
 }
