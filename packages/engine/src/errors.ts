@@ -1,17 +1,32 @@
-/** Error codes the engine throws; callers (agent, CLI) map them to exit codes and messages. */
+/**
+ * Error codes the engine throws; callers (agent, CLI, API) map them to exit codes, HTTP statuses and messages.
+ * Every message says what went wrong and, where there is one, what to do next.
+ */
 export type EngineErrorCode =
+  /** Authentication of encrypted data failed: damaged, or encrypted with another key (restic design: MAC first). */
   | "MAC_MISMATCH"
+  /** The password does not open a key file. */
   | "WRONG_PASSWORD"
+  /** Encrypted data that cannot even be checked: too short, all-zero IV, unknown encoding. */
   | "INVALID_CIPHERTEXT"
+  /** Key material of the wrong size, all zero, or JSON that is not a restic key. */
+  | "INVALID_KEY"
   | "INVALID_CONFIG"
   | "INVALID_KEY_FILE"
-  | "INVALID_POLYNOMIAL";
+  | "INVALID_POLYNOMIAL"
+  /** A tree blob or node that does not follow restic's tree format. */
+  | "INVALID_TREE";
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;
-  constructor(code: EngineErrorCode, message: string) {
-    super(message);
+  constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "EngineError";
     this.code = code;
   }
+}
+
+/** True when `error` is an EngineError, optionally with the given code. */
+export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
+  return error instanceof EngineError && (code === undefined || error.code === code);
 }

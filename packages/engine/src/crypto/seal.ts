@@ -1,40 +1,79 @@
 import { createCipheriv, randomBytes, timingSafeEqual } from "node:crypto";
 import { EngineError } from "../errors.ts";
-import { poly1305 } from "./poly1305.ts";
+import { assertValidKey, type CryptoKey } from "./key.ts";
+import { Poly1305 } from "./poly1305.ts";
 
-// restic's authenticated encryption (design.rst, "Keys, Encryption and MAC"): IV(16) || AES-256-CTR(P) || MAC(16),
-// where MAC = Poly1305-AES over the ciphertext only, one-time key r || AES-128_k(IV).
+// restic's authenticated encryption (design.rst "Keys, Encryption and MAC", engine-reference §1.3):
+//   IV(16) || AES-256-CTR(encrypt, IV, P) || MAC(16)
+// with MAC = Poly1305 over the ciphertext only (not the IV, no length block) under the one-time key
+// r || AES-128(k, IV). Opening verifies the MAC before it decrypts anything.
 
-export type CryptoKey = { encrypt: Buffer; macK: Buffer; macR: Buffer };
+export type { CryptoKey } from "./key.ts";
 
 const ivLength = 16;
 const macLength = 16;
+/** Bytes sealing adds to a plaintext (restic's crypto.Extension). */
 export const sealOverhead = ivLength + macLength;
 
-function mac(key: CryptoKey, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+function isAllZero(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
+}
+
+/** Poly1305-AES: the tag of `ciphertext` for this key and IV. */
+function mac(key: CryptoKey, iv: Uint8Array, ciphertext: Uint8Array): Buffer {
   const aes = createCipheriv("aes-128-ecb", key.macK, null).setAutoPadding(false);
-  const s = Buffer.concat([aes.update(iv), aes.final()]);
-  return poly1305(Buffer.concat([key.macR, s]), ciphertext);
+  const oneTimeKey = Buffer.allocUnsafe(32);
+  key.macR.copy(oneTimeKey, 0);
+  aes.update(iv).copy(oneTimeKey, 16);
+  return new Poly1305(oneTimeKey).update(ciphertext).digest();
 }
 
-export function seal(key: CryptoKey, plaintext: Uint8Array): Buffer {
-  let iv = randomBytes(ivLength);
-  // restic rejects an all-zero nonce.
-  while (iv.every((byte) => byte === 0)) iv = randomBytes(ivLength);
-  const cipher = createCipheriv("aes-256-ctr", key.encrypt, iv);
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([iv, ciphertext, mac(key, iv, ciphertext)]);
+/**
+ * Encrypts and authenticates `plaintext`. The IV is random unless given (tests, vectors); restic refuses an
+ * all-zero IV in both directions, so we never write one.
+ */
+export function seal(key: CryptoKey, plaintext: Uint8Array, iv?: Uint8Array): Buffer {
+  assertValidKey(key);
+  let nonce: Uint8Array;
+  if (iv) {
+    if (iv.length !== ivLength) throw new EngineError("INVALID_CIPHERTEXT", `the IV must be ${ivLength} bytes`);
+    if (isAllZero(iv)) throw new EngineError("INVALID_CIPHERTEXT", "an all-zero IV is not allowed (restic refuses it)");
+    nonce = iv;
+  } else {
+    do nonce = randomBytes(ivLength);
+    while (isAllZero(nonce));
+  }
+  const out = Buffer.allocUnsafe(plaintext.length + sealOverhead);
+  out.set(nonce, 0);
+  // CTR on a whole buffer: update() gives every byte at once, final() adds nothing for a stream mode.
+  const ciphertext = createCipheriv("aes-256-ctr", key.encrypt, nonce).update(plaintext);
+  out.set(ciphertext, ivLength);
+  out.set(mac(key, nonce, ciphertext), ivLength + plaintext.length);
+  return out;
 }
 
+/**
+ * Verifies and decrypts `IV || C || MAC`. MAC_MISMATCH when authentication fails (damaged data or another key);
+ * INVALID_CIPHERTEXT when the input cannot be sealed data at all. `what` names the data in error messages.
+ */
 export function open(key: CryptoKey, sealed: Uint8Array, what = "data"): Buffer {
-  if (sealed.length < sealOverhead)
-    throw new EngineError("INVALID_CIPHERTEXT", `${what} is too short to be encrypted data`);
+  assertValidKey(key);
+  if (sealed.length < sealOverhead) {
+    throw new EngineError(
+      "INVALID_CIPHERTEXT",
+      `${what} is ${sealed.length} bytes, too short to be encrypted data (at least ${sealOverhead})`,
+    );
+  }
   const iv = sealed.subarray(0, ivLength);
+  if (isAllZero(iv)) throw new EngineError("INVALID_CIPHERTEXT", `${what} has an all-zero IV, which restic refuses`);
   const ciphertext = sealed.subarray(ivLength, sealed.length - macLength);
   const expected = sealed.subarray(sealed.length - macLength);
-  if (!timingSafeEqual(Buffer.from(mac(key, iv, ciphertext)), Buffer.from(expected))) {
-    throw new EngineError("MAC_MISMATCH", `${what} failed authentication (damaged, or encrypted with another key)`);
+  if (!timingSafeEqual(mac(key, iv, ciphertext), expected)) {
+    throw new EngineError(
+      "MAC_MISMATCH",
+      `${what} failed authentication: it is damaged or was encrypted with another key; run a check of the repository`,
+    );
   }
-  const decipher = createCipheriv("aes-256-ctr", key.encrypt, iv);
-  return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  return createCipheriv("aes-256-ctr", key.encrypt, iv).update(ciphertext);
 }
