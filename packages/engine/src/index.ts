@@ -1,12 +1,29 @@
 export { degree, isIrreducible, randomPolynomial } from "./chunker/polynomial.ts";
 export { chunkLengths, maxChunkSize, minChunkSize, RabinChunker } from "./chunker/rabin.ts";
 export { defaultScrypt, deriveUserKey, type ScryptParameters } from "./crypto/kdf.ts";
-export { type CryptoKey, open, seal, sealOverhead } from "./crypto/seal.ts";
-export { EngineError, type EngineErrorCode } from "./errors.ts";
-export { decodeConfig, type RepositoryConfig } from "./repository/config.ts";
+export { type CryptoKey, generateKey, isValidKey, keyFromJson, keyToJson } from "./crypto/key.ts";
+export { Poly1305, poly1305 } from "./crypto/poly1305.ts";
+export { open, seal, sealOverhead } from "./crypto/seal.ts";
+export { EngineError, type EngineErrorCode, isEngineError } from "./errors.ts";
+export {
+  configJson,
+  decodeConfig,
+  encodeConfig,
+  newConfig,
+  parseConfigJson,
+  type RepositoryConfig,
+} from "./repository/config.ts";
 export { type IndexedPack, indexDocument, parseIndex } from "./repository/index-file.ts";
-export { createKeyFile, encodeConfig, initLocalRepository, initRepository, newMasterKey } from "./repository/init.ts";
-export { openMasterKey } from "./repository/keys.ts";
+export { initLocalRepository, initRepository, newMasterKey } from "./repository/init.ts";
+export {
+  createKeyFile,
+  type KeyFileInfo,
+  type KeyFileOptions,
+  keyFileId,
+  openKeyFile,
+  openMasterKey,
+  parseKeyFile,
+} from "./repository/keys.ts";
 export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
 export { type BlobLocation, RepositoryReader } from "./repository/reader.ts";
 export { parseSnapshot, type Snapshot, type SnapshotSummary, snapshotDocument } from "./repository/snapshot.ts";
@@ -23,13 +40,20 @@ export {
 } from "./storage/backend.ts";
 export { createLocalLayout, LocalBackend } from "./storage/local.ts";
 export { quoteName, unquoteName } from "./tree/go-quote.ts";
-export { formatGoTime, goFileMode, nodeFromStats } from "./tree/node.ts";
+export { formatGoTime, goNodeTime, nowNanoseconds, parseGoTime, type TimeZone } from "./tree/go-time.ts";
+export {
+  type ExtendedAttribute,
+  goFileMode,
+  type NodeFromStatsOptions,
+  type NodeType,
+  nodeFromStats,
+  type TreeNode,
+} from "./tree/node.ts";
 export {
   decodeTree,
   encodeNode,
   encodeTree,
   goJsonString,
-  type NodeType,
   sortNodes,
-  type TreeNode,
+  type TreeEncodingOptions,
 } from "./tree/tree-json.ts";

@@ -1,130 +1,238 @@
+import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
+import { EngineError } from "../errors.ts";
+import {
+  compactGoJson,
+  goJsonBytes,
+  goJsonString,
+  JsonNumber,
+  parseJsonKeepingNumbers,
+  stringifyGoJson,
+} from "./go-json.ts";
 import { quoteName, unquoteName } from "./go-quote.ts";
+import { type ExtendedAttribute, type NodeType, nodeTypes, type TreeNode } from "./node.ts";
 
-// Tree blobs, byte for byte as restic writes them (engine-reference §1.9): `{"nodes":[…]}\n`, nodes sorted by the
-// bytes of their names (which are stored Go-quoted, go-quote.ts), node fields in Go's struct order with Go's omitempty, `content` always present, and strings
-// escaped the way Go's encoding/json does (<, >, &, U+2028, U+2029 and control characters as \u00XX, except \n \r
-// \t). Identical input therefore gives restic's tree id, which is what makes trees dedup across the two tools.
+// Tree blobs, byte for byte as restic writes them (engine-reference §1.9): `{"nodes":[…]}` plus "\n" (restic's
+// TreeJSONBuilder), nodes strictly increasing by the bytes of their names (Go string order — readers merge by it and
+// silently miss entries otherwise), node fields in Go's struct order with Go's omitempty, `content` always present,
+// names Go-quoted (go-quote.ts) and every string escaped as Go's encoding/json does (go-json.ts). The same nodes
+// therefore give restic's tree id, which lets trees dedup between the two tools.
 
-export type NodeType = "file" | "dir" | "symlink" | "dev" | "chardev" | "fifo" | "socket" | "irregular";
+export { goJsonString } from "./go-json.ts";
+export type { ExtendedAttribute, NodeType, TreeNode } from "./node.ts";
 
-export type TreeNode = {
-  /** The name's bytes as the file system gave them (not necessarily UTF-8). */
-  name: Buffer;
-  type: NodeType;
-  mode?: number;
-  /** RFC 3339 with nanoseconds, as Go prints them (see formatGoTime). */
-  mtime: string;
-  atime: string;
-  ctime: string;
-  uid: number;
-  gid: number;
-  user?: string;
-  group?: string;
-  inode?: bigint;
-  deviceId?: bigint;
-  size?: bigint;
-  links?: bigint;
-  linktarget?: string;
-  extendedAttributes?: { name: string; value: Buffer }[];
-  device?: bigint;
-  /** Chunk ids of a file in order; null for everything that is not a file. */
-  content: string[] | null;
-  subtree?: string;
-  error?: string;
+export type TreeEncodingOptions = {
+  /**
+   * Write `linktarget_raw` (exact bytes, base64) next to `linktarget` when a symlink target is not valid UTF-8, as
+   * restic ≥ 0.16 does. Off reproduces restic 0.14/0.15 trees. Default on.
+   */
+  linkTargetRaw?: boolean;
 };
 
-/** A string as Go's encoding/json writes it. */
-export function goJsonString(value: string): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]|\\[bf]/g, (match) => {
-    switch (match) {
-      case "\\b":
-        return "\\u0008";
-      case "\\f":
-        return "\\u000c";
-      default:
-        return `\\u${match.charCodeAt(0).toString(16).padStart(4, "0")}`;
-    }
-  });
+const idPattern = /^[0-9a-f]{64}$/;
+
+function uint(value: bigint, what: string): string {
+  if (value < 0n || value >= 1n << 64n) {
+    throw new EngineError("INVALID_TREE", `${what} must be an unsigned integer, not ${value}`);
+  }
+  return value.toString();
 }
 
-function field(name: string, json: string): string {
-  return `${goJsonString(name)}:${json}`;
+function uint32(value: number, what: string): string {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new EngineError("INVALID_TREE", `${what} must be a 32-bit unsigned integer, not ${value}`);
+  }
+  return value.toString();
 }
 
-export function encodeNode(node: TreeNode): string {
-  const parts = [field("name", goJsonString(quoteName(node.name))), field("type", goJsonString(node.type))];
-  if (node.mode) parts.push(field("mode", String(node.mode)));
-  parts.push(field("mtime", goJsonString(node.mtime)), field("atime", goJsonString(node.atime)));
-  parts.push(field("ctime", goJsonString(node.ctime)));
-  parts.push(field("uid", String(node.uid)), field("gid", String(node.gid)));
-  if (node.user) parts.push(field("user", goJsonString(node.user)));
-  if (node.group) parts.push(field("group", goJsonString(node.group)));
-  if (node.inode) parts.push(field("inode", node.inode.toString()));
-  if (node.deviceId) parts.push(field("device_id", node.deviceId.toString()));
-  if (node.size) parts.push(field("size", node.size.toString()));
-  if (node.links) parts.push(field("links", node.links.toString()));
-  if (node.linktarget) parts.push(field("linktarget", goJsonString(node.linktarget)));
+function blobId(id: string, what: string): string {
+  if (!idPattern.test(id)) throw new EngineError("INVALID_TREE", `${what} is not a blob id: ${JSON.stringify(id)}`);
+  return `"${id}"`;
+}
+
+const linkTargetBytes = (target: Buffer | string) => (typeof target === "string" ? Buffer.from(target) : target);
+
+/** One node's JSON object (no trailing newline). */
+export function encodeNode(node: TreeNode, options: TreeEncodingOptions = {}): string {
+  const where = `node ${JSON.stringify(node.name.toString())}`;
+  if (node.name.length === 0)
+    throw new EngineError("INVALID_TREE", "a node needs a name (restic check refuses empty names)");
+  if (!nodeTypes.includes(node.type)) throw new EngineError("INVALID_TREE", `${where} has unknown type ${node.type}`);
+  let json = `{"name":${goJsonString(quoteName(node.name))},"type":"${node.type}"`;
+  if (node.mode) json += `,"mode":${uint32(node.mode, `${where} mode`)}`;
+  json += `,"mtime":${goJsonString(node.mtime)},"atime":${goJsonString(node.atime)},"ctime":${goJsonString(node.ctime)}`;
+  json += `,"uid":${uint32(node.uid, `${where} uid`)},"gid":${uint32(node.gid, `${where} gid`)}`;
+  if (node.user) json += `,"user":${goJsonString(node.user)}`;
+  if (node.group) json += `,"group":${goJsonString(node.group)}`;
+  if (node.inode) json += `,"inode":${uint(node.inode, `${where} inode`)}`;
+  if (node.deviceId) json += `,"device_id":${uint(node.deviceId, `${where} device_id`)}`;
+  if (node.size) json += `,"size":${uint(node.size, `${where} size`)}`;
+  if (node.links) json += `,"links":${uint(node.links, `${where} links`)}`;
+  if (node.linktarget !== undefined && node.linktarget.length > 0) {
+    const target = linkTargetBytes(node.linktarget);
+    json += `,"linktarget":${goJsonBytes(target)}`;
+    if ((options.linkTargetRaw ?? true) && !isUtf8(target)) json += `,"linktarget_raw":"${target.toString("base64")}"`;
+  }
   if (node.extendedAttributes?.length) {
     const attributes = node.extendedAttributes.map(
-      (attribute) =>
-        `{"name":${goJsonString(attribute.name)},"value":${goJsonString(attribute.value.toString("base64"))}}`,
+      ({ name, value }) =>
+        `{"name":${goJsonString(name)},"value":${value === null ? "null" : `"${value.toString("base64")}"`}}`,
     );
-    parts.push(field("extended_attributes", `[${attributes.join(",")}]`));
+    json += `,"extended_attributes":[${attributes.join(",")}]`;
   }
-  if (node.device) parts.push(field("device", node.device.toString()));
-  parts.push(field("content", node.content === null ? "null" : `[${node.content.map((id) => `"${id}"`).join(",")}]`));
-  if (node.subtree) parts.push(field("subtree", `"${node.subtree}"`));
-  if (node.error) parts.push(field("error", goJsonString(node.error)));
-  return `{${parts.join(",")}}`;
+  const generic = node.genericAttributes ? Object.entries(node.genericAttributes) : [];
+  if (generic.length > 0) {
+    // Go writes map keys sorted by their bytes; the values are json.RawMessage, compacted.
+    generic.sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const members = generic.map(([name, raw]) => {
+      try {
+        JSON.parse(raw);
+      } catch (error) {
+        throw new EngineError("INVALID_TREE", `${where} generic attribute ${name} is not JSON`, { cause: error });
+      }
+      return `${goJsonString(name)}:${compactGoJson(raw)}`;
+    });
+    json += `,"generic_attributes":{${members.join(",")}}`;
+  }
+  if (node.device) json += `,"device":${uint(node.device, `${where} device`)}`;
+  json +=
+    node.content === null
+      ? `,"content":null`
+      : `,"content":[${node.content.map((id) => blobId(id, `${where} content`)).join(",")}]`;
+  if (node.subtree) json += `,"subtree":${blobId(node.subtree, `${where} subtree`)}`;
+  if (node.error) json += `,"error":${goJsonString(node.error)}`;
+  return `${json}}`;
 }
 
-/** Sorts by name bytes (Go string order), not JavaScript's UTF-16 order, which differs for astral characters. */
-export function sortNodes(nodes: TreeNode[]): TreeNode[] {
+/** Sorts by name bytes (Go string order), not JavaScript's UTF-16 order, which puts astral characters too early. */
+export function sortNodes(nodes: readonly TreeNode[]): TreeNode[] {
   return [...nodes].sort((a, b) => Buffer.compare(a.name, b.name));
 }
 
-export function encodeTree(nodes: TreeNode[]): { id: string; bytes: Buffer } {
-  const bytes = Buffer.from(`{"nodes":[${sortNodes(nodes).map(encodeNode).join(",")}]}\n`);
+/** The tree blob for `nodes` (sorted here) and its id; INVALID_TREE on duplicate names or invalid nodes. */
+export function encodeTree(
+  nodes: readonly TreeNode[],
+  options: TreeEncodingOptions = {},
+): { id: string; bytes: Buffer } {
+  const sorted = sortNodes(nodes);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i - 1]!.name.equals(sorted[i]!.name)) {
+      throw new EngineError("INVALID_TREE", `two nodes are named ${JSON.stringify(sorted[i]!.name.toString())}`);
+    }
+  }
+  const bytes = Buffer.from(`{"nodes":[${sorted.map((node) => encodeNode(node, options)).join(",")}]}\n`);
   return { id: createHash("sha256").update(bytes).digest("hex"), bytes };
 }
 
-type RawNode = Record<string, unknown>;
 const bigFields = new Set(["inode", "device_id", "size", "links", "device"]);
 
-/** Parses a tree blob; 64-bit integer fields become bigint without losing precision (inodes exceed 2^53). */
+/** Parses a tree blob into nodes; unknown keys are ignored (newer restic fields), 64-bit integers stay exact. */
 export function decodeTree(bytes: Uint8Array): TreeNode[] {
-  const parsed = JSON.parse(Buffer.from(bytes).toString("utf8"), (key, value, context?: { source?: string }) =>
-    bigFields.has(key) && typeof value === "number" && context?.source ? BigInt(context.source) : value,
-  ) as { nodes: RawNode[] | null };
-  return (parsed.nodes ?? []).map((raw) => {
-    const node: TreeNode = {
-      name: unquoteName(raw.name as string),
-      type: raw.type as NodeType,
-      mtime: raw.mtime as string,
-      atime: raw.atime as string,
-      ctime: raw.ctime as string,
-      uid: raw.uid as number,
-      gid: raw.gid as number,
-      content: (raw.content as string[] | null) ?? null,
-    };
-    if (raw.mode !== undefined) node.mode = raw.mode as number;
-    if (raw.user !== undefined) node.user = raw.user as string;
-    if (raw.group !== undefined) node.group = raw.group as string;
-    if (raw.inode !== undefined) node.inode = raw.inode as bigint;
-    if (raw.device_id !== undefined) node.deviceId = raw.device_id as bigint;
-    if (raw.size !== undefined) node.size = raw.size as bigint;
-    if (raw.links !== undefined) node.links = raw.links as bigint;
-    if (raw.linktarget !== undefined) node.linktarget = raw.linktarget as string;
-    if (Array.isArray(raw.extended_attributes)) {
-      node.extendedAttributes = (raw.extended_attributes as { name: string; value: string }[]).map((attribute) => ({
-        name: attribute.name,
-        value: Buffer.from(attribute.value, "base64"),
-      }));
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = text.includes('"generic_attributes"')
+      ? parseJsonKeepingNumbers(text) // rare (Windows): keep raw numbers inside attribute values exactly
+      : JSON.parse(text, (key, value: unknown, context?: { source?: string }) =>
+          bigFields.has(key) && typeof value === "number" ? new JsonNumber(context?.source ?? String(value)) : value,
+        );
+  } catch (error) {
+    throw new EngineError("INVALID_TREE", "the tree blob is not JSON", { cause: error });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new EngineError("INVALID_TREE", "the tree blob is not a JSON object");
+  }
+  const list = (parsed as { nodes?: unknown }).nodes;
+  if (list === null || list === undefined) return [];
+  if (!Array.isArray(list)) throw new EngineError("INVALID_TREE", "the tree blob's nodes are not a list");
+  return list.map((raw: unknown, index) => decodeNode(raw, index));
+}
+
+function decodeNode(raw: unknown, index: number): TreeNode {
+  const fail = (why: string): never => {
+    throw new EngineError("INVALID_TREE", `tree node ${index}: ${why}`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("not an object");
+  const r = raw as Record<string, unknown>;
+  const string = (key: string, fallback?: string): string => {
+    const value = r[key];
+    if (typeof value === "string") return value;
+    if ((value === undefined || value === null) && fallback !== undefined) return fallback;
+    return fail(`${key} is not a string`);
+  };
+  const integer = (key: string): bigint | undefined => {
+    const value = r[key];
+    if (value === undefined || value === null) return undefined;
+    const source = value instanceof JsonNumber ? value.source : typeof value === "number" ? String(value) : null;
+    if (source === null || !/^\d+$/.test(source)) return fail(`${key} is not an unsigned integer`);
+    const big = BigInt(source);
+    if (big >= 1n << 64n) fail(`${key} does not fit 64 bits`);
+    return big;
+  };
+  const small = (key: string): number | undefined => {
+    const value = integer(key);
+    if (value !== undefined && value > 0xffff_ffffn) fail(`${key} does not fit 32 bits`);
+    return value === undefined ? undefined : Number(value);
+  };
+  const type = string("type") as NodeType;
+  if (!nodeTypes.includes(type)) fail(`unknown type ${JSON.stringify(type)}`);
+  // Go leaves missing times at the zero time, which it writes as 0001-01-01T00:00:00Z.
+  const zeroTime = "0001-01-01T00:00:00Z";
+  const node: TreeNode = {
+    name: unquoteName(string("name")),
+    type,
+    mtime: string("mtime", zeroTime),
+    atime: string("atime", zeroTime),
+    ctime: string("ctime", zeroTime),
+    uid: small("uid") ?? 0,
+    gid: small("gid") ?? 0,
+    content: null,
+  };
+  const mode = small("mode");
+  if (mode) node.mode = mode;
+  if (typeof r.user === "string" && r.user) node.user = r.user;
+  if (typeof r.group === "string" && r.group) node.group = r.group;
+  const inode = integer("inode");
+  if (inode) node.inode = inode;
+  const deviceId = integer("device_id");
+  if (deviceId) node.deviceId = deviceId;
+  const size = integer("size");
+  if (size) node.size = size;
+  const links = integer("links");
+  if (links) node.links = links;
+  // restic ≥ 0.16: linktarget_raw, when present, holds the exact bytes and wins over linktarget.
+  if (typeof r.linktarget_raw === "string" && r.linktarget_raw)
+    node.linktarget = Buffer.from(r.linktarget_raw, "base64");
+  else if (typeof r.linktarget === "string" && r.linktarget) node.linktarget = Buffer.from(r.linktarget, "utf8");
+  if (Array.isArray(r.extended_attributes) && r.extended_attributes.length > 0) {
+    node.extendedAttributes = r.extended_attributes.map((item: unknown): ExtendedAttribute => {
+      const attribute = item as { name?: unknown; value?: unknown } | null;
+      if (typeof attribute?.name !== "string") return fail("an extended attribute has no name");
+      const value = attribute.value;
+      if (value !== null && typeof value !== "string")
+        return fail(`extended attribute ${attribute.name} is not base64`);
+      return { name: attribute.name, value: value === null ? null : Buffer.from(value, "base64") };
+    });
+  }
+  if (typeof r.generic_attributes === "object" && r.generic_attributes !== null) {
+    const entries = Object.entries(r.generic_attributes as Record<string, unknown>);
+    if (entries.length > 0) {
+      node.genericAttributes = Object.fromEntries(entries.map(([key, value]) => [key, stringifyGoJson(value)]));
     }
-    if (raw.device !== undefined) node.device = raw.device as bigint;
-    if (raw.subtree !== undefined) node.subtree = raw.subtree as string;
-    if (raw.error !== undefined) node.error = raw.error as string;
-    return node;
-  });
+  }
+  const device = integer("device");
+  if (device) node.device = device;
+  if (Array.isArray(r.content)) {
+    node.content = r.content.map((id: unknown) =>
+      typeof id === "string" && idPattern.test(id) ? id : fail("content holds something that is not a blob id"),
+    );
+  } else if (r.content !== null && r.content !== undefined) {
+    fail("content is neither a list nor null");
+  }
+  if (r.subtree !== undefined && r.subtree !== null) {
+    if (typeof r.subtree !== "string" || !idPattern.test(r.subtree)) fail("subtree is not a blob id");
+    node.subtree = r.subtree as string;
+  }
+  if (typeof r.error === "string" && r.error) node.error = r.error;
+  return node;
 }
