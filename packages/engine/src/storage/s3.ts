@@ -358,11 +358,12 @@ export class S3Backend implements StorageBackend {
       const etags: string[] = [];
       const inFlight = new Set<Promise<void>>();
       let failure: unknown;
-      let partNumber = 0;
-      for await (const part of partsOf(data, partSize, handle, partSignal)) {
-        if (failure !== undefined) break;
-        const number = ++partNumber;
-        const upload = retrying(
+      const fail = (error: unknown) => {
+        failure ??= error;
+        failed.abort(error);
+      };
+      const uploadPart = async (number: number, part: Buffer) => {
+        const response = await retrying(
           () =>
             this.#request(`${path} part ${number}`, partSignal, () =>
               this.client.send(
@@ -373,27 +374,33 @@ export class S3Backend implements StorageBackend {
                   PartNumber: number,
                   Body: part,
                   ContentLength: part.byteLength,
+                  // Verified by the server: a part cut short is refused, never stored.
                   ContentMD5: md5(part),
                 }),
                 { abortSignal: partSignal },
               ),
             ),
           { operation: "save", target: `${path} part ${number}`, policy: this.#partRetry, signal: partSignal },
-        ).then(
-          (response) => {
-            if (!response.ETag)
-              throw new StorageError("STORAGE_ERROR", `${path}: part ${number} came back without an ETag`);
-            etags[number - 1] = response.ETag;
-          },
-          (error: unknown) => {
-            failure ??= error;
-            failed.abort(error);
-          },
         );
-        const tracked = upload.finally(() => inFlight.delete(tracked));
-        inFlight.add(tracked);
-        if (inFlight.size >= this.#partConcurrency) await Promise.race(inFlight);
+        if (!response.ETag)
+          throw new StorageError("STORAGE_ERROR", `${path}: part ${number} came back without an ETag`);
+        etags[number - 1] = response.ETag;
+      };
+      try {
+        let partNumber = 0;
+        for await (const part of partsOf(data, partSize, handle, partSignal)) {
+          if (failure !== undefined) break;
+          const tracked: Promise<void> = uploadPart(++partNumber, part)
+            .catch(fail)
+            .finally(() => inFlight.delete(tracked));
+          inFlight.add(tracked);
+          if (inFlight.size >= this.#partConcurrency) await Promise.race(inFlight);
+        }
+      } catch (error) {
+        // The body failed (wrong size, read error, abort): stop the parts in flight too.
+        fail(error);
       }
+      // Every part settles before the upload is completed or abandoned, so none lands after an abort.
       await Promise.all(inFlight);
       signal?.throwIfAborted();
       if (failure !== undefined) throw failure;
