@@ -1,5 +1,19 @@
-export { degree, isIrreducible, randomPolynomial } from "./chunker/polynomial.ts";
-export { chunkLengths, maxChunkSize, minChunkSize, RabinChunker } from "./chunker/rabin.ts";
+export {
+  type ChunkerTables,
+  chunkerTables,
+  degree,
+  isIrreducible,
+  randomPolynomial,
+} from "./chunker/polynomial.ts";
+export {
+  type ChunkEnd,
+  chunkBuffer,
+  chunkLengths,
+  chunkStream,
+  maxChunkSize,
+  minChunkSize,
+  RabinChunker,
+} from "./chunker/rabin.ts";
 export { defaultScrypt, deriveUserKey, type ScryptParameters } from "./crypto/kdf.ts";
 export { type CryptoKey, generateKey, isValidKey, keyFromJson, keyToJson } from "./crypto/key.ts";
 export { Poly1305, poly1305 } from "./crypto/poly1305.ts";

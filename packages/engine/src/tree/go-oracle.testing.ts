@@ -108,37 +108,47 @@ function findGo(): string | null {
 
 export const goToolchain = findGo();
 
-/** Go's answers, in order; throws when there is no Go toolchain (check goToolchain first). */
-export async function askGo(requests: readonly GoRequest[]): Promise<Buffer[]> {
+/** Runs a one-file Go program with `input` on stdin and returns its stdout (check goToolchain first). */
+export async function runGoProgram(source: string, input = ""): Promise<Buffer> {
   if (!goToolchain) throw new Error("no Go toolchain");
-  const dir = await mkdtemp(join(tmpdir(), "e3-go-oracle-"));
+  const dir = await mkdtemp(join(tmpdir(), "e3-go-program-"));
   try {
-    await writeFile(join(dir, "main.go"), program);
-    const input = requests
-      .map((request) => {
-        if (request.kind === "nodetime") {
-          const sec = request.nanoseconds / 1_000_000_000n - (request.nanoseconds % 1_000_000_000n < 0n ? 1n : 0n);
-          const nsec = request.nanoseconds - sec * 1_000_000_000n;
-          return `{"kind":"nodetime","sec":${sec},"nsec":${nsec},"zone":${JSON.stringify(request.zone)}}`;
-        }
-        return JSON.stringify({ kind: request.kind, bytes: Buffer.from(request.bytes).toString("base64") });
-      })
-      .join("\n");
-    const output = await new Promise<string>((resolve, reject) => {
+    await writeFile(join(dir, "main.go"), source);
+    return await new Promise<Buffer>((resolve, reject) => {
       const child = execFile(
         goToolchain,
         ["run", "main.go"],
-        { cwd: dir, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "" } },
+        {
+          cwd: dir,
+          encoding: "buffer",
+          maxBuffer: 1024 * 1024 * 1024,
+          env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "" },
+        },
         (error, stdout) => (error ? reject(error) : resolve(stdout)),
       );
-      child.stdin!.end(`${input}\n`);
+      child.stdin!.end(input);
     });
-    // One base64 line per request (an empty answer is an empty line).
-    return output
-      .split("\n")
-      .slice(0, requests.length)
-      .map((line) => Buffer.from(line, "base64"));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Go's answers, in order; throws when there is no Go toolchain (check goToolchain first). */
+export async function askGo(requests: readonly GoRequest[]): Promise<Buffer[]> {
+  const input = requests
+    .map((request) => {
+      if (request.kind === "nodetime") {
+        const sec = request.nanoseconds / 1_000_000_000n - (request.nanoseconds % 1_000_000_000n < 0n ? 1n : 0n);
+        const nsec = request.nanoseconds - sec * 1_000_000_000n;
+        return `{"kind":"nodetime","sec":${sec},"nsec":${nsec},"zone":${JSON.stringify(request.zone)}}`;
+      }
+      return JSON.stringify({ kind: request.kind, bytes: Buffer.from(request.bytes).toString("base64") });
+    })
+    .join("\n");
+  const output = (await runGoProgram(program, `${input}\n`)).toString("utf8");
+  // One base64 line per request (an empty answer is an empty line).
+  return output
+    .split("\n")
+    .slice(0, requests.length)
+    .map((line) => Buffer.from(line, "base64"));
 }
