@@ -131,11 +131,16 @@ export function decodeTree(bytes: Uint8Array): TreeNode[] {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   let parsed: unknown;
   try {
-    parsed = text.includes('"generic_attributes"')
-      ? parseJsonKeepingNumbers(text) // rare (Windows): keep raw numbers inside attribute values exactly
-      : JSON.parse(text, (key, value: unknown, context?: { source?: string }) =>
-          bigFields.has(key) && typeof value === "number" ? new JsonNumber(context?.source ?? String(value)) : value,
-        );
+    if (text.includes('"generic_attributes"')) {
+      parsed = parseJsonKeepingNumbers(text); // rare (Windows): keep raw numbers inside attribute values exactly
+    } else if (/:\s*-?\d{16,}/.test(text)) {
+      // Some number may exceed 2^53 (inodes do): keep the digits of the 64-bit fields. The reviver costs ~3×.
+      parsed = JSON.parse(text, (key, value: unknown, context?: { source?: string }) =>
+        bigFields.has(key) && typeof value === "number" ? new JsonNumber(context?.source ?? String(value)) : value,
+      );
+    } else {
+      parsed = JSON.parse(text); // every number has at most 15 digits: exact as a double
+    }
   } catch (error) {
     throw new EngineError("INVALID_TREE", "the tree blob is not JSON", { cause: error });
   }
