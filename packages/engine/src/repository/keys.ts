@@ -4,8 +4,8 @@ import { assertScryptParameters, defaultScrypt, deriveUserKey, type ScryptParame
 import { type CryptoKey, decodeBase64, keyFromJson, keyToJson } from "../crypto/key.ts";
 import { open, seal } from "../crypto/seal.ts";
 import { EngineError, isEngineError } from "../errors.ts";
-import { formatGoTime, nowNanoseconds, type TimeZone } from "../tree/go-time.ts";
 import { goJsonString } from "../tree/go-json.ts";
+import { formatGoTime, nowNanoseconds, type TimeZone } from "../tree/go-time.ts";
 
 // Key files (keys/<id>, engine-reference §1.4): plain JSON, never encrypted or compressed, whose `data` is the master
 // key sealed with a user key that scrypt derives from the password. Every password of a repository is one key file
