@@ -19,10 +19,14 @@ function measure(name: string, run: () => unknown): void {
 }
 
 console.log(`${chunkBuffer(polynomial, data).length} chunks in ${size / 1024 / 1024} MiB`);
+// Pieces first: a stream calls push() many times, which lets V8 optimize it fully; a single giant push() right
+// away would only get on-stack replacement and measure ~20% lower.
+for (const piece of [65_536, 1024 * 1024]) {
+  measure(`chunker, ${piece / 1024} KiB pieces (a stream)`, () => {
+    const chunker = new RabinChunker(polynomial);
+    for (let offset = 0; offset < size; offset += piece) chunker.push(data.subarray(offset, offset + piece));
+    return chunker.finish();
+  });
+}
 measure("chunker, whole buffer", () => chunkBuffer(polynomial, data));
-measure("chunker, 64 KiB pieces (a stream)", () => {
-  const chunker = new RabinChunker(polynomial);
-  for (let offset = 0; offset < size; offset += 65_536) chunker.push(data.subarray(offset, offset + 65_536));
-  return chunker.finish();
-});
 measure("sha256 (node:crypto)", () => createHash("sha256").update(data).digest());
