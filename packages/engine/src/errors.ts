@@ -15,7 +15,21 @@ export type EngineErrorCode =
   | "INVALID_KEY_FILE"
   | "INVALID_POLYNOMIAL"
   /** A tree blob or node that does not follow restic's tree format. */
-  | "INVALID_TREE";
+  | "INVALID_TREE"
+  /** No config file where a repository was expected. */
+  | "NOT_A_REPOSITORY"
+  /** `init` on a storage that already holds a repository. */
+  | "REPOSITORY_EXISTS"
+  /** Another process holds a conflicting lock (restic's lock protocol). */
+  | "REPO_LOCKED"
+  /** No snapshot matches the given id or prefix, or the prefix is ambiguous. */
+  | "SNAPSHOT_NOT_FOUND"
+  /** A path that does not exist in a snapshot. */
+  | "PATH_NOT_FOUND"
+  /** Data the index names is missing from the repository. */
+  | "BLOB_NOT_FOUND"
+  /** A restore or backup argument that cannot be honoured (a path escaping the target, a bad pattern). */
+  | "INVALID_ARGUMENT";
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

@@ -19,6 +19,7 @@ export { type CryptoKey, generateKey, isValidKey, keyFromJson, keyToJson } from 
 export { Poly1305, poly1305 } from "./crypto/poly1305.ts";
 export { open, seal, sealOverhead } from "./crypto/seal.ts";
 export { EngineError, type EngineErrorCode, isEngineError } from "./errors.ts";
+export { type Progress, type ProgressCallback, ProgressMeter } from "./progress.ts";
 export {
   configJson,
   decodeConfig,
@@ -28,7 +29,6 @@ export {
   type RepositoryConfig,
 } from "./repository/config.ts";
 export { type IndexedPack, indexDocument, parseIndex } from "./repository/index-file.ts";
-export { initLocalRepository, initRepository, newMasterKey } from "./repository/init.ts";
 export {
   createKeyFile,
   type KeyFileInfo,
@@ -38,8 +38,18 @@ export {
   openMasterKey,
   parseKeyFile,
 } from "./repository/keys.ts";
+export {
+  isStaleLock,
+  type LockInfo,
+  listLocks,
+  lockRepository,
+  type RepositoryLock,
+  removeStaleLocks,
+  withLock,
+} from "./repository/lock.ts";
 export { type BlobType, decodePackHeader, encodePack, type PackedBlob } from "./repository/pack.ts";
 export { type BlobLocation, RepositoryReader } from "./repository/reader.ts";
+export { initLocalRepository, initRepository, openRepository, type Repository } from "./repository/repository.ts";
 export { parseSnapshot, type Snapshot, type SnapshotSummary, snapshotDocument } from "./repository/snapshot.ts";
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
 export { type Compression, RepositoryWriter } from "./repository/writer.ts";

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeConfig } from "../src/repository/config.ts";
-import { initLocalRepository } from "../src/repository/init.ts";
 import { openMasterKey } from "../src/repository/keys.ts";
+import { initLocalRepository } from "../src/repository/repository.ts";
 
 // A repository we initialise is one the real restic opens, checks, backs up into and restores from.
 
@@ -18,12 +18,12 @@ describe("initLocalRepository", () => {
   it("creates a repository restic 0.14 accepts, with our key file and config", async () => {
     const repo = join(dir, "repo");
     const password = "e3 init interop";
-    const { master, config } = await initLocalRepository(repo, password);
+    const { key: master, config } = await initLocalRepository(repo, password);
 
     const keyName = (await readdir(join(repo, "keys")))[0]!;
     const reopened = await openMasterKey(await readFile(join(repo, "keys", keyName)), password);
     expect(reopened).toEqual(master);
-    expect(decodeConfig(reopened, await readFile(join(repo, "config")))).toEqual({ version: 2, ...config });
+    expect(decodeConfig(reopened, await readFile(join(repo, "config")))).toEqual(config);
 
     const env = { ...process.env, RESTIC_PASSWORD: password };
     const restic = (...args: string[]) => run("restic", ["--no-cache", "-r", repo, ...args], { env });

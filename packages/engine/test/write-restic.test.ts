@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { chunkLengths } from "../src/chunker/rabin.ts";
-import { initLocalRepository } from "../src/repository/init.ts";
+import { initLocalRepository } from "../src/repository/repository.ts";
 import { RepositoryWriter } from "../src/repository/writer.ts";
 import { LocalBackend } from "../src/storage/local.ts";
 import { nodeFromStats } from "../src/tree/node.ts";
@@ -95,7 +95,7 @@ describe("repositories written by e3", () => {
 
     const repo = join(dir, "repo");
     const password = "written by e3";
-    const { master, config } = await initLocalRepository(repo, password);
+    const { key: master, config } = await initLocalRepository(repo, password);
     const writer = new RepositoryWriter(master, new LocalBackend(repo), { packSize: 1024 * 1024 });
     const tree = await storeWithParents(writer, config.chunkerPolynomial, source);
     await writer.writeSnapshot({ time: new Date().toISOString(), tree, paths: [source], hostname: "e3-test" });

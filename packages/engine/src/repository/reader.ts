@@ -53,7 +53,7 @@ export class RepositoryReader {
   async blob(type: BlobType, id: string): Promise<Buffer> {
     const location = (await this.index()).get(id);
     if (!location || location.type !== type) {
-      throw new EngineError("INVALID_CIPHERTEXT", `${type} blob ${id} is not in the repository's index`);
+      throw new EngineError("BLOB_NOT_FOUND", `${type} blob ${id} is not in the repository's index`);
     }
     const sealed = await this.#storage.load(
       { type: "data", name: location.pack },
