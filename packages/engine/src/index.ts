@@ -1,4 +1,11 @@
 export {
+  type BackupError,
+  type BackupOptions,
+  type BackupResult,
+  backup,
+} from "./archiver/archiver.ts";
+export { compilePattern, PatternList } from "./archiver/patterns.ts";
+export {
   type ChunkerTables,
   chunkerTables,
   degree,

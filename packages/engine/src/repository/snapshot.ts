@@ -69,6 +69,24 @@ export function snapshotDocument(snapshot: Snapshot): Record<string, unknown> {
   return document;
 }
 
+const count = z.number().int().nonnegative();
+const summarySchema = z.object({
+  backup_start: z.string(),
+  backup_end: z.string(),
+  files_new: count,
+  files_changed: count,
+  files_unmodified: count,
+  dirs_new: count,
+  dirs_changed: count,
+  dirs_unmodified: count,
+  data_blobs: count,
+  tree_blobs: count,
+  data_added: count,
+  data_added_packed: count.optional(),
+  total_files_processed: count,
+  total_bytes_processed: count,
+});
+
 const snapshotSchema = z.object({
   time: z.string(),
   parent: z.string().optional(),
@@ -78,13 +96,15 @@ const snapshotSchema = z.object({
   username: z.string().optional(),
   uid: z.number().optional(),
   gid: z.number().optional(),
-  excludes: z.array(z.string()).optional(),
+  excludes: z.array(z.string()).nullish(),
   tags: z.array(z.string()).nullish(),
   program_version: z.string().optional(),
+  summary: summarySchema.optional(),
 });
 
 export function parseSnapshot(document: unknown): Snapshot {
   const parsed = snapshotSchema.parse(document);
+  const summary = parsed.summary;
   return {
     time: parsed.time,
     tree: parsed.tree,
@@ -92,7 +112,30 @@ export function parseSnapshot(document: unknown): Snapshot {
     ...(parsed.parent ? { parent: parsed.parent } : {}),
     ...(parsed.hostname ? { hostname: parsed.hostname } : {}),
     ...(parsed.username ? { username: parsed.username } : {}),
+    ...(parsed.uid ? { uid: parsed.uid } : {}),
+    ...(parsed.gid ? { gid: parsed.gid } : {}),
+    ...(parsed.excludes?.length ? { excludes: parsed.excludes } : {}),
     ...(parsed.tags ? { tags: parsed.tags } : {}),
     ...(parsed.program_version ? { programVersion: parsed.program_version } : {}),
+    ...(summary
+      ? {
+          summary: {
+            backupStart: summary.backup_start,
+            backupEnd: summary.backup_end,
+            filesNew: summary.files_new,
+            filesChanged: summary.files_changed,
+            filesUnmodified: summary.files_unmodified,
+            dirsNew: summary.dirs_new,
+            dirsChanged: summary.dirs_changed,
+            dirsUnmodified: summary.dirs_unmodified,
+            dataBlobs: summary.data_blobs,
+            treeBlobs: summary.tree_blobs,
+            dataAdded: summary.data_added,
+            dataAddedPacked: summary.data_added_packed ?? 0,
+            totalFilesProcessed: summary.total_files_processed,
+            totalBytesProcessed: summary.total_bytes_processed,
+          },
+        }
+      : {}),
   };
 }

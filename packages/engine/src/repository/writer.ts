@@ -1,92 +1,196 @@
 import { createHash } from "node:crypto";
-import { zstdCompressSync } from "node:zlib";
-import { type CryptoKey, seal } from "../crypto/seal.ts";
+import type { CryptoKey } from "../crypto/seal.ts";
 import type { StorageBackend } from "../storage/backend.ts";
+import { Semaphore } from "../storage/semaphore.ts";
+import { type BlobSealer, type CompressionLevel, inlineSealer, type SealedBlob } from "./blob-sealer.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
 import { type BlobType, encodePack } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
 import { encodeUnpacked } from "./unpacked.ts";
 
-// Writes blobs into packs (data and tree blobs never share a pack), then the index naming them, then snapshots —
-// the order that keeps a repository valid at every step (engine-reference §1.13).
+// Writes blobs into packs (data and tree blobs never share a pack), then index files naming them, then snapshots:
+// the order that keeps a repository valid at every step (engine-reference §1.13). Sealing runs concurrently (see
+// blob-sealer.ts) and packs upload concurrently, both bounded so memory stays bounded however fast blobs arrive.
+// An index file is written every few packs, so after a crash the next backup finds those packs and re-uploads
+// nothing they hold.
 
 export type Compression = "auto" | "off" | "max";
 
+/** zstd levels: restic's "auto" is klauspost's SpeedDefault (≈ zstd 3), "max" its SpeedBestCompression (≈ 11). */
+const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
 const defaultPackSize = 16 * 1024 * 1024;
 
-type PendingBlob = { id: string; type: BlobType; sealed: Buffer; uncompressedLength?: number };
+export type WriterOptions = {
+  packSize?: number;
+  compression?: Compression;
+  /** Blob ids already in the repository (from its index): never stored again. */
+  knownBlobs?: Iterable<string>;
+  /** Where sealing runs; on this thread by default. */
+  sealer?: BlobSealer;
+  /** Blobs being sealed at once (bounds memory: each holds up to 8 MiB). */
+  sealingConcurrency?: number;
+  /** Packs uploading at once. */
+  uploadConcurrency?: number;
+  /** An index file is written after this many packs (and at every flush). */
+  packsPerIndex?: number;
+  /** Cancels: calls fail with the signal's reason, uploads in flight are abandoned (see abandon()). */
+  signal?: AbortSignal;
+};
+
+export type WriterStats = {
+  dataBlobs: number;
+  treeBlobs: number;
+  /** Plaintext bytes of the blobs added. */
+  dataAdded: number;
+  /** Bytes those blobs take in packs (compressed and sealed). */
+  dataAddedPacked: number;
+  packsWritten: number;
+};
+
+type PendingBlob = SealedBlob & { id: string; type: BlobType };
 
 export class RepositoryWriter {
   readonly #key: CryptoKey;
   readonly #storage: StorageBackend;
   readonly #packSize: number;
-  readonly #compression: Compression;
-  /** Blob ids already in the repository or written by this writer. */
+  readonly #level: CompressionLevel;
+  readonly #sealer: BlobSealer;
   readonly #known: Set<string>;
+  readonly #sealing: Semaphore;
+  readonly #uploading: Semaphore;
+  readonly #packsPerIndex: number;
+  readonly #signal: AbortSignal | undefined;
   readonly #pending: Record<BlobType, { blobs: PendingBlob[]; bytes: number }> = {
     data: { blobs: [], bytes: 0 },
     tree: { blobs: [], bytes: 0 },
   };
-  readonly #written: IndexedPack[] = [];
+  /** Seals and uploads in flight; the first failure is kept and rethrown by the next call. */
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: { error: unknown } | null = null;
+  /** Packs uploaded and not yet named by an index file. */
+  readonly #unindexed: IndexedPack[] = [];
+  readonly stats: WriterStats = { dataBlobs: 0, treeBlobs: 0, dataAdded: 0, dataAddedPacked: 0, packsWritten: 0 };
 
-  constructor(
-    key: CryptoKey,
-    storage: StorageBackend,
-    options: { packSize?: number; compression?: Compression; knownBlobs?: Iterable<string> } = {},
-  ) {
+  constructor(key: CryptoKey, storage: StorageBackend, options: WriterOptions = {}) {
     this.#key = key;
     this.#storage = storage;
     this.#packSize = options.packSize ?? defaultPackSize;
-    this.#compression = options.compression ?? "auto";
+    this.#level = compressionLevels[options.compression ?? "auto"];
+    this.#sealer = options.sealer ?? inlineSealer(key);
     this.#known = new Set(options.knownBlobs ?? []);
+    this.#sealing = new Semaphore(options.sealingConcurrency ?? 8);
+    this.#uploading = new Semaphore(options.uploadConcurrency ?? 4);
+    this.#packsPerIndex = options.packsPerIndex ?? 4;
+    this.#signal = options.signal;
   }
 
-  /** Adds a blob unless the repository has it already; returns its id (SHA-256 of the plaintext). */
-  async addBlob(type: BlobType, plaintext: Uint8Array): Promise<{ id: string; added: boolean }> {
+  /** Whether the repository (or this writer) holds the blob. */
+  has(id: string): boolean {
+    return this.#known.has(id);
+  }
+
+  /**
+   * Adds a blob unless the repository has it already; returns its id (SHA-256 of the plaintext). Returns once the
+   * blob is queued: sealing and upload go on in the background, waiting here only when too much is in flight.
+   * The buffer is handed over (it may move to a worker thread): do not use it afterwards.
+   */
+  async addBlob(type: BlobType, plaintext: Buffer): Promise<{ id: string; added: boolean }> {
+    this.#throwIfFailed();
     const id = createHash("sha256").update(plaintext).digest("hex");
     if (this.#known.has(id)) return { id, added: false };
     this.#known.add(id);
-    // Trees are always compressed in v2; data unless compression is off. A blob zstd does not shrink is stored
-    // as it is (header type 0/1), which restic reads the same way.
-    const compress = plaintext.length > 0 && (type === "tree" || this.#compression !== "off");
-    const compressed = compress ? zstdCompressSync(plaintext) : null;
-    const blob: PendingBlob =
-      compressed && compressed.length < plaintext.length
-        ? { id, type, sealed: seal(this.#key, compressed), uncompressedLength: plaintext.length }
-        : { id, type, sealed: seal(this.#key, plaintext) };
-    const pending = this.#pending[type];
-    pending.blobs.push(blob);
-    pending.bytes += blob.sealed.length;
-    if (pending.bytes >= this.#packSize) await this.#writePack(type);
+    const release = await this.#sealing.acquire();
+    const plaintextLength = plaintext.length;
+    // Trees are always compressed in v2; data blobs at the chosen level.
+    const level = type === "tree" ? compressionLevels.auto : this.#level;
+    this.#track(
+      this.#sealer
+        .seal(plaintext, level)
+        .then((sealed) => {
+          const counts = this.stats;
+          if (type === "data") counts.dataBlobs++;
+          else counts.treeBlobs++;
+          counts.dataAdded += plaintextLength;
+          counts.dataAddedPacked += sealed.sealed.length;
+          const pending = this.#pending[type];
+          pending.blobs.push({ id, type, ...sealed });
+          pending.bytes += sealed.sealed.length;
+          if (pending.bytes >= this.#packSize) return this.#startPack(type);
+        })
+        .finally(release),
+    );
     return { id, added: true };
   }
 
-  async #writePack(type: BlobType): Promise<void> {
-    const pending = this.#pending[type];
-    if (pending.blobs.length === 0) return;
-    const { bytes, blobs } = encodePack(this.#key, pending.blobs);
-    const id = createHash("sha256").update(bytes).digest("hex");
-    await this.#storage.save({ type: "data", name: id }, bytes);
-    this.#written.push({ id, blobs });
-    this.#pending[type] = { blobs: [], bytes: 0 };
+  #track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.#failure ??= { error };
+    });
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
   }
 
-  /** Writes every open pack and one index file for everything this writer stored since the last flush. */
-  async flush(): Promise<void> {
-    await this.#writePack("data");
-    await this.#writePack("tree");
-    if (this.#written.length === 0) return;
-    const sealed = encodeUnpacked(this.#key, indexDocument(this.#written));
+  #throwIfFailed(): void {
+    this.#signal?.throwIfAborted();
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /** Takes the open pack of `type` and uploads it; waits while too many uploads are in flight. */
+  async #startPack(type: BlobType): Promise<void> {
+    const pending = this.#pending[type];
+    if (pending.blobs.length === 0) return;
+    this.#pending[type] = { blobs: [], bytes: 0 };
+    const release = await this.#uploading.acquire();
+    this.#track(
+      (async () => {
+        const { bytes, blobs } = encodePack(this.#key, pending.blobs);
+        const id = createHash("sha256").update(bytes).digest("hex");
+        await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal });
+        this.stats.packsWritten++;
+        this.#unindexed.push({ id, blobs });
+        if (this.#unindexed.length >= this.#packsPerIndex) await this.#writeIndex();
+      })().finally(release),
+    );
+  }
+
+  async #writeIndex(): Promise<void> {
+    if (this.#unindexed.length === 0) return;
+    const packs = this.#unindexed.splice(0);
+    const sealed = encodeUnpacked(this.#key, indexDocument(packs));
     await this.#storage.save({ type: "index", name: createHash("sha256").update(sealed).digest("hex") }, sealed);
-    this.#written.length = 0;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
+  }
+
+  /** Waits for everything queued, writes the open packs and an index file naming every pack not yet indexed. */
+  async flush(): Promise<void> {
+    this.#throwIfFailed();
+    await this.#drain();
+    await this.#startPack("data");
+    await this.#startPack("tree");
+    await this.#drain();
+    await this.#writeIndex();
   }
 
   /** Flushes, then records the snapshot (only after its data is indexed). Returns the snapshot id. */
   async writeSnapshot(snapshot: Snapshot): Promise<string> {
     await this.flush();
+    this.#throwIfFailed();
     const sealed = encodeUnpacked(this.#key, snapshotDocument(snapshot));
     const id = createHash("sha256").update(sealed).digest("hex");
     await this.#storage.save({ type: "snapshot", name: id }, sealed);
     return id;
+  }
+
+  /**
+   * After a cancel or failure: waits for work in flight, then writes an index file naming the packs that did upload,
+   * so the next backup finds their blobs instead of storing them again. Never throws.
+   */
+  async abandon(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    await this.#writeIndex().catch(() => {});
   }
 }

@@ -1,0 +1,470 @@
+import type { BigIntStats } from "node:fs";
+import { lstat, type FileHandle as OpenFile, open, readdir, readlink } from "node:fs/promises";
+import { hostname as osHostname, userInfo } from "node:os";
+import { dirname, resolve } from "node:path";
+import { chunkerTables } from "../chunker/polynomial.ts";
+import { RabinChunker } from "../chunker/rabin.ts";
+import { EngineError } from "../errors.ts";
+import { type ProgressCallback, ProgressMeter } from "../progress.ts";
+import { type BlobSealer, inlineSealer, WorkerSealer } from "../repository/blob-sealer.ts";
+import { withLock } from "../repository/lock.ts";
+import { RepositoryReader } from "../repository/reader.ts";
+import type { Repository } from "../repository/repository.ts";
+import type { Snapshot, SnapshotSummary } from "../repository/snapshot.ts";
+import { type Compression, RepositoryWriter } from "../repository/writer.ts";
+import { Semaphore } from "../storage/semaphore.ts";
+import { formatGoTime, nowNanoseconds } from "../tree/go-time.ts";
+import { nodeFromStats, type TreeNode } from "../tree/node.ts";
+import { encodeTree } from "../tree/tree-json.ts";
+import { PatternList } from "./patterns.ts";
+
+// The archiver: walks the paths to back up, stores every file's chunks and every directory's tree, and writes the
+// snapshot last (engine-reference §1.14). With a parent snapshot, a file whose size, mtime, ctime and inode are
+// unchanged reuses the parent's blob list without being read. A file or folder that cannot be read is reported and
+// left out; it never aborts the snapshot. Cancelling stops the walk and writes no snapshot, but indexes the packs
+// already uploaded, so the next backup uploads none of them again.
+
+export type BackupOptions = {
+  paths: string[];
+  /** restic --exclude patterns (patterns.ts). */
+  excludes?: string[];
+  /** When given, only files matching one of these are backed up (with the folders leading to them). */
+  includes?: string[];
+  tags?: string[];
+  hostname?: string;
+  /** A snapshot id to compare against; by default the newest one with the same host and paths; null for none. */
+  parent?: string | null;
+  compression?: Compression;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  onError?: (error: BackupError) => void;
+  /** Sealing threads; 0 seals on the calling thread. Default: one per core. */
+  threads?: number;
+  /** Files read at once. */
+  fileConcurrency?: number;
+  /** For tests: a smaller pack size. */
+  packSize?: number;
+  programVersion?: string;
+};
+
+export type BackupError = { path: string; message: string };
+
+export type BackupResult = {
+  snapshotId: string;
+  snapshot: Snapshot;
+  summary: SnapshotSummary;
+  /** Files and folders left out because they could not be read. */
+  errors: BackupError[];
+};
+
+type Counters = Omit<
+  SnapshotSummary,
+  "backupStart" | "backupEnd" | "dataBlobs" | "treeBlobs" | "dataAdded" | "dataAddedPacked"
+>;
+
+const readSize = 1024 * 1024;
+
+function errorMessage(error: unknown): string {
+  const errno = error as NodeJS.ErrnoException;
+  if (errno?.code === "EACCES" || errno?.code === "EPERM") return "permission denied";
+  if (errno?.code === "ENOENT") return "vanished while being backed up";
+  return error instanceof Error ? error.message : String(error);
+}
+
+function joinPath(dir: Buffer, name: Buffer): Buffer {
+  return dir.length === 1 && dir[0] === 0x2f
+    ? Buffer.concat([dir, name])
+    : Buffer.concat([dir, Buffer.from("/"), name]);
+}
+
+function sameNumber(a: bigint | undefined, b: bigint | undefined): boolean {
+  return (a ?? 0n) === (b ?? 0n);
+}
+
+/** restic's "unchanged" test: same type, size, mtime, ctime and inode as in the parent snapshot. */
+function unchanged(node: TreeNode, previous: TreeNode | undefined): previous is TreeNode & { content: string[] } {
+  return (
+    previous !== undefined &&
+    previous.type === "file" &&
+    previous.content !== null &&
+    sameNumber(previous.size, node.size) &&
+    previous.mtime === node.mtime &&
+    previous.ctime === node.ctime &&
+    sameNumber(previous.inode, node.inode)
+  );
+}
+
+/** Absolute, normalised, without duplicates or paths already inside another one. */
+function normalisePaths(paths: string[]): string[] {
+  if (paths.length === 0) throw new EngineError("INVALID_ARGUMENT", "nothing to back up: give at least one path");
+  const absolute = [...new Set(paths.map((path) => resolve(path)))].sort();
+  return absolute.filter((path) => !absolute.some((other) => other !== path && path.startsWith(`${other}/`)));
+}
+
+class Archiver {
+  readonly #reader: RepositoryReader;
+  readonly #writer: RepositoryWriter;
+  readonly #tables: ReturnType<typeof chunkerTables>;
+  readonly #options: BackupOptions;
+  readonly #excludes: PatternList;
+  readonly #includes: PatternList;
+  readonly #files: Semaphore;
+  /** Bounds directory reads and lstat calls, never held across recursion. */
+  readonly #metadata = new Semaphore(32);
+  readonly #progress: ProgressMeter;
+  readonly errors: BackupError[] = [];
+  readonly counters: Counters = {
+    filesNew: 0,
+    filesChanged: 0,
+    filesUnmodified: 0,
+    dirsNew: 0,
+    dirsChanged: 0,
+    dirsUnmodified: 0,
+    totalFilesProcessed: 0,
+    totalBytesProcessed: 0,
+  };
+  readonly #activeFiles = new Set<string>();
+
+  constructor(reader: RepositoryReader, writer: RepositoryWriter, polynomial: bigint, options: BackupOptions) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#tables = chunkerTables(polynomial);
+    this.#options = options;
+    this.#excludes = new PatternList(options.excludes ?? []);
+    this.#includes = new PatternList(options.includes ?? []);
+    this.#files = new Semaphore(options.fileConcurrency ?? 4);
+    this.#progress = new ProgressMeter("backing up", options.onProgress);
+  }
+
+  get progress(): ProgressMeter {
+    return this.#progress;
+  }
+
+  #report(path: string, error: unknown): void {
+    const entry = { path, message: errorMessage(error) };
+    this.errors.push(entry);
+    this.#progress.state.errors = this.errors.length;
+    this.#options.onError?.(entry);
+  }
+
+  #throwIfAborted(): void {
+    this.#options.signal?.throwIfAborted();
+  }
+
+  /** Whether the walk skips this path: excluded, or (with includes) neither included nor a folder. */
+  #skips(path: string, isDir: boolean): boolean {
+    if (this.#excludes.matches(path)) return true;
+    return this.#includes.size > 0 && !isDir && !this.#includes.matches(path);
+  }
+
+  /** A parent snapshot's tree by name; a damaged parent only costs speed (everything below is read again). */
+  async parentNodes(id: string | undefined): Promise<Map<string, TreeNode>> {
+    if (!id) return new Map();
+    const nodes = await this.#reader.tree(id).catch(() => []);
+    return new Map(nodes.map((node) => [node.name.toString("latin1"), node]));
+  }
+
+  async saveTree(nodes: TreeNode[]): Promise<string> {
+    const tree = encodeTree(nodes);
+    await this.#writer.addBlob("tree", tree.bytes);
+    return tree.id;
+  }
+
+  /** One of the backed-up paths (a folder, file or link), as a node of the folder above it. */
+  saveTarget(path: string, previous: TreeNode | undefined): Promise<TreeNode | null> {
+    const name = Buffer.from(path.slice(dirname(path).length).replace(/^\//, ""));
+    return this.#saveEntry(Buffer.from(path), name, previous);
+  }
+
+  /** Stores one directory's tree (recursively); returns its id, or null when includes leave it empty. */
+  async saveDirectory(path: Buffer, parentTreeId: string | undefined): Promise<string | null> {
+    this.#throwIfAborted();
+    const display = path.toString();
+    const names = await this.#metadata.run(() => readdir(path, { encoding: "buffer" }));
+    names.sort(Buffer.compare);
+    const previous = await this.parentNodes(parentTreeId);
+    const nodes = await Promise.all(
+      names.map((name) => this.#saveEntry(joinPath(path, name), name, previous.get(name.toString("latin1")))),
+    );
+    const kept = nodes.filter((node): node is TreeNode => node !== null);
+    if (this.#includes.size > 0 && kept.length === 0 && !this.#includes.matches(display)) return null;
+    return this.saveTree(kept);
+  }
+
+  async #saveEntry(path: Buffer, name: Buffer, previous: TreeNode | undefined): Promise<TreeNode | null> {
+    this.#throwIfAborted();
+    const display = path.toString();
+    let stats: BigIntStats;
+    try {
+      stats = await this.#metadata.run(() => lstat(path, { bigint: true }));
+    } catch (error) {
+      this.#report(display, error);
+      return null;
+    }
+    if (this.#skips(display, stats.isDirectory())) return null;
+    const node = nodeFromStats(name, stats);
+    try {
+      return await this.#fillNode(node, path, previous);
+    } catch (error) {
+      if (this.#options.signal?.aborted) throw error;
+      if (error instanceof EngineError || !(error as NodeJS.ErrnoException).code) throw error;
+      this.#report(display, error);
+      return null;
+    }
+  }
+
+  async #fillNode(node: TreeNode, path: Buffer, previous: TreeNode | undefined): Promise<TreeNode | null> {
+    switch (node.type) {
+      case "file":
+        await this.#saveFile(node, path, previous);
+        return node;
+      case "dir": {
+        const subtree = await this.saveDirectory(path, previous?.type === "dir" ? previous.subtree : undefined);
+        if (subtree === null) return null;
+        node.subtree = subtree;
+        if (previous?.type !== "dir") this.counters.dirsNew++;
+        else if (previous.subtree === subtree) this.counters.dirsUnmodified++;
+        else this.counters.dirsChanged++;
+        return node;
+      }
+      case "symlink":
+        node.linktarget = await readlink(path, { encoding: "buffer" });
+        return node;
+      default:
+        return node;
+    }
+  }
+
+  async #saveFile(node: TreeNode, path: Buffer, previous: TreeNode | undefined): Promise<void> {
+    const size = Number(node.size ?? 0n);
+    this.counters.totalFilesProcessed++;
+    this.counters.totalBytesProcessed += size;
+    if (unchanged(node, previous) && previous.content.every((id) => this.#writer.has(id))) {
+      node.content = previous.content;
+      this.counters.filesUnmodified++;
+      this.#fileDone(size);
+      return;
+    }
+    await this.#files.run(() => this.#readFile(node, path));
+    if (previous?.type === "file") this.counters.filesChanged++;
+    else this.counters.filesNew++;
+    this.#fileDone(0);
+  }
+
+  #fileDone(skippedBytes: number): void {
+    this.#progress.state.filesDone++;
+    this.#progress.state.bytesDone += skippedBytes;
+  }
+
+  /** Reads a file once, cutting it with the repository's chunker and storing every new chunk. */
+  async #readFile(node: TreeNode, path: Buffer): Promise<void> {
+    const display = path.toString();
+    this.#activeFiles.add(display);
+    this.#progress.state.currentFile = display;
+    let file: OpenFile | undefined;
+    try {
+      file = await open(path, "r");
+      const opened = await file.stat({ bigint: true });
+      if (!opened.isFile() || opened.ino !== node.inode) {
+        throw Object.assign(new Error("was replaced while being backed up"), { code: "ECHANGED" });
+      }
+      const content: string[] = [];
+      const chunker = new RabinChunker(this.#tables);
+      let pending: Buffer[] = [];
+      let pendingLength = 0;
+      let total = 0;
+      for (;;) {
+        this.#throwIfAborted();
+        const buffer = Buffer.allocUnsafe(readSize);
+        const { bytesRead } = await file.read(buffer, 0, readSize, null);
+        if (bytesRead === 0) break;
+        const data = buffer.subarray(0, bytesRead);
+        total += bytesRead;
+        let start = 0;
+        for (const cut of chunker.push(data)) {
+          const piece = data.subarray(start, cut.end);
+          const chunk = pending.length === 0 ? Buffer.from(piece) : Buffer.concat([...pending, piece], cut.length);
+          pending = [];
+          pendingLength = 0;
+          start = cut.end;
+          content.push((await this.#writer.addBlob("data", chunk)).id);
+        }
+        if (start < bytesRead) {
+          pending.push(data.subarray(start));
+          pendingLength += bytesRead - start;
+        }
+        this.#progress.state.bytesDone += bytesRead;
+      }
+      if (chunker.finish() && pendingLength > 0) {
+        content.push((await this.#writer.addBlob("data", Buffer.concat(pending, pendingLength))).id);
+      }
+      node.content = content;
+      // The size stored is what was read: a file that grew or shrank meanwhile stays self-consistent.
+      node.size = BigInt(total);
+    } finally {
+      this.#activeFiles.delete(display);
+      await file?.close();
+    }
+  }
+
+  /** Counts what the walk will cover, for totals in the progress; runs beside the backup and never fails it. */
+  async scan(paths: string[]): Promise<void> {
+    const visit = async (path: Buffer): Promise<void> => {
+      if (this.#options.signal?.aborted) return;
+      const stats = await lstat(path).catch(() => null);
+      if (!stats || this.#skips(path.toString(), stats.isDirectory())) return;
+      if (stats.isDirectory()) {
+        const names = await readdir(path, { encoding: "buffer" }).catch(() => []);
+        for (const name of names) await visit(joinPath(path, name));
+      } else if (stats.isFile()) {
+        this.#progress.state.filesTotal++;
+        this.#progress.state.bytesTotal += stats.size;
+      }
+    };
+    for (const path of paths) await visit(Buffer.from(path));
+  }
+}
+
+type VirtualDir = { path: string; children: Map<string, VirtualDir | "target"> };
+
+/**
+ * The trees above the backed-up paths, as restic builds them: the snapshot's root tree is "/", holding one node per
+ * first path component, down to the paths themselves; those upper folders are stored with their own metadata.
+ */
+async function saveRoot(archiver: Archiver, paths: string[], parentRoot: string | undefined): Promise<string> {
+  const root: VirtualDir = { path: "/", children: new Map() };
+  for (const path of paths) {
+    const parts = path.split("/").filter(Boolean);
+    let dir = root;
+    for (const [i, part] of parts.entries()) {
+      if (i === parts.length - 1) {
+        dir.children.set(part, "target");
+        break;
+      }
+      let next = dir.children.get(part);
+      if (next === undefined || next === "target") {
+        next = { path: `/${parts.slice(0, i + 1).join("/")}`, children: new Map() };
+        dir.children.set(part, next);
+      }
+      dir = next;
+    }
+  }
+  if (paths.includes("/")) return (await archiver.saveDirectory(Buffer.from("/"), parentRoot)) ?? archiver.saveTree([]);
+  return saveVirtual(archiver, root, parentRoot);
+}
+
+async function saveVirtual(archiver: Archiver, dir: VirtualDir, parentTreeId: string | undefined): Promise<string> {
+  const previous = await archiver.parentNodes(parentTreeId);
+  const nodes: TreeNode[] = [];
+  for (const [name, child] of [...dir.children].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+    const path = dir.path === "/" ? `/${name}` : `${dir.path}/${name}`;
+    const old = previous.get(Buffer.from(name).toString("latin1"));
+    if (child === "target") {
+      const node = await archiver.saveTarget(path, old);
+      if (node) nodes.push(node);
+      continue;
+    }
+    const stats = await lstat(path, { bigint: true });
+    const node = nodeFromStats(Buffer.from(name), stats);
+    node.subtree = await saveVirtual(archiver, child, old?.type === "dir" ? old.subtree : undefined);
+    nodes.push(node);
+  }
+  return archiver.saveTree(nodes);
+}
+
+export async function backup(repository: Repository, options: BackupOptions): Promise<BackupResult> {
+  const paths = normalisePaths(options.paths);
+  for (const path of paths) {
+    await lstat(path).catch((error: unknown) => {
+      throw new EngineError("INVALID_ARGUMENT", `cannot back up ${path}: ${errorMessage(error)}`);
+    });
+  }
+  const hostname = options.hostname ?? osHostname();
+  return withLock(repository, { exclusive: false, signal: options.signal }, async () => {
+    const started = nowNanoseconds();
+    const reader = new RepositoryReader(repository.key, repository.storage);
+    const snapshots = await reader.snapshots();
+    const index = await reader.index();
+    const parent = findParent(snapshots, options.parent, hostname, paths);
+    const threads = options.threads ?? undefined;
+    const sealer: BlobSealer = threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, threads);
+    const writer = new RepositoryWriter(repository.key, repository.storage, {
+      knownBlobs: index.keys(),
+      sealer,
+      ...(options.compression ? { compression: options.compression } : {}),
+      ...(options.packSize ? { packSize: options.packSize } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const archiver = new Archiver(reader, writer, repository.config.chunkerPolynomial, options);
+    const scanned = archiver.scan(paths);
+    try {
+      const tree = await saveRoot(archiver, paths, parent?.tree);
+      archiver.progress.state.phase = "finishing";
+      await writer.flush();
+      await scanned;
+      const user = currentUser();
+      const summary: SnapshotSummary = {
+        backupStart: formatGoTime(started),
+        backupEnd: formatGoTime(nowNanoseconds()),
+        ...archiver.counters,
+        dataBlobs: writer.stats.dataBlobs,
+        treeBlobs: writer.stats.treeBlobs,
+        dataAdded: writer.stats.dataAdded,
+        dataAddedPacked: writer.stats.dataAddedPacked,
+      };
+      const snapshot: Snapshot = {
+        time: formatGoTime(started),
+        ...(parent ? { parent: parent.id } : {}),
+        tree,
+        paths,
+        hostname,
+        ...user,
+        ...(options.excludes?.length ? { excludes: options.excludes } : {}),
+        ...(options.tags?.length ? { tags: options.tags } : {}),
+        programVersion: options.programVersion ?? "e3",
+        summary,
+      };
+      const snapshotId = await writer.writeSnapshot(snapshot);
+      archiver.progress.finish("done");
+      return { snapshotId, snapshot, summary, errors: archiver.errors };
+    } catch (error) {
+      archiver.progress.finish(options.signal?.aborted ? "cancelled" : "failed");
+      await writer.abandon();
+      throw error;
+    } finally {
+      await sealer.close();
+    }
+  });
+}
+
+function currentUser(): { username?: string; uid?: number; gid?: number } {
+  try {
+    const user = userInfo();
+    return { username: user.username, uid: user.uid, gid: user.gid };
+  } catch {
+    return {};
+  }
+}
+
+function findParent(
+  snapshots: (Snapshot & { id: string })[],
+  requested: string | null | undefined,
+  hostname: string,
+  paths: string[],
+): (Snapshot & { id: string }) | undefined {
+  if (requested === null) return undefined;
+  if (requested !== undefined) {
+    const matches = snapshots.filter((snapshot) => snapshot.id.startsWith(requested));
+    if (matches.length !== 1) {
+      throw new EngineError(
+        "SNAPSHOT_NOT_FOUND",
+        matches.length === 0 ? `no snapshot ${requested} to use as parent` : `${requested} names several snapshots`,
+      );
+    }
+    return matches[0];
+  }
+  const key = JSON.stringify(paths);
+  return snapshots
+    .filter((snapshot) => snapshot.hostname === hostname && JSON.stringify([...snapshot.paths].sort()) === key)
+    .at(-1);
+}

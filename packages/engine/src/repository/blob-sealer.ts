@@ -1,0 +1,104 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
+import { keyToJson } from "../crypto/key.ts";
+import { type CryptoKey, seal } from "../crypto/seal.ts";
+
+// Compressing and encrypting blobs is most of a backup's CPU (zstd, AES-CTR, and Poly1305, which is JavaScript), so it
+// runs on worker threads while the main thread reads, chunks and hashes. A sealed blob is what goes into a pack:
+// IV || ciphertext || MAC of the zstd frame when zstd shrinks the blob, else of the plaintext (restic reads both).
+
+export type SealedBlob = { sealed: Buffer; uncompressedLength?: number };
+/** zstd level, or null to store the blob uncompressed. */
+export type CompressionLevel = number | null;
+
+export interface BlobSealer {
+  seal(plaintext: Buffer, level: CompressionLevel): Promise<SealedBlob>;
+  close(): Promise<void>;
+}
+
+export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
+  if (level !== null && plaintext.length > 0) {
+    const compressed = zstdCompressSync(plaintext, { params: { [zlibConstants.ZSTD_c_compressionLevel]: level } });
+    if (compressed.length < plaintext.length) {
+      return { sealed: seal(key, compressed), uncompressedLength: plaintext.length };
+    }
+  }
+  return { sealed: seal(key, plaintext) };
+}
+
+/** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */
+export function inlineSealer(key: CryptoKey): BlobSealer {
+  return {
+    seal: async (plaintext, level) => sealBlob(key, plaintext, level),
+    close: async () => {},
+  };
+}
+
+/**
+ * The ArrayBuffer to move to another thread: the Buffer's own when it spans all of it (large Buffers do), else a copy
+ * (small Buffers share Node's pool, which cannot be moved).
+ */
+export function transferable(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.byteLength >= 4096) {
+    return bytes.buffer as ArrayBuffer;
+  }
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+type Job = { resolve: (blob: SealedBlob) => void; reject: (error: Error) => void };
+type Reply = { job: number; sealed?: ArrayBuffer; uncompressedLength?: number; error?: string };
+
+/** A fixed pool of worker threads; jobs go to the worker with the fewest in flight. */
+export class WorkerSealer implements BlobSealer {
+  readonly #workers: { worker: Worker; jobs: Map<number, Job> }[] = [];
+  #nextJob = 0;
+  #closed = false;
+
+  constructor(key: CryptoKey, threads = Math.max(1, availableParallelism())) {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), {
+        workerData: { key: keyToJson(key) },
+      });
+      const entry = { worker, jobs: new Map<number, Job>() };
+      worker.on("message", (reply: Reply) => {
+        const job = entry.jobs.get(reply.job);
+        if (!job) return;
+        entry.jobs.delete(reply.job);
+        if (reply.error !== undefined || !reply.sealed) job.reject(new Error(reply.error ?? "worker sent no blob"));
+        else {
+          job.resolve({
+            sealed: Buffer.from(reply.sealed),
+            ...(reply.uncompressedLength !== undefined ? { uncompressedLength: reply.uncompressedLength } : {}),
+          });
+        }
+      });
+      const failAll = (error: Error) => {
+        for (const job of entry.jobs.values()) job.reject(error);
+        entry.jobs.clear();
+      };
+      worker.on("error", failAll);
+      worker.on("exit", (code) => {
+        if (!this.#closed) failAll(new Error(`a sealing worker thread exited with code ${code}`));
+      });
+      this.#workers.push(entry);
+    }
+  }
+
+  seal(plaintext: Buffer, level: CompressionLevel): Promise<SealedBlob> {
+    const entry = this.#workers.reduce((best, next) => (next.jobs.size < best.jobs.size ? next : best));
+    const job = this.#nextJob++;
+    const buffer = transferable(plaintext);
+    return new Promise((resolve, reject) => {
+      entry.jobs.set(job, { resolve, reject });
+      entry.worker.postMessage({ job, plaintext: buffer, level }, [buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map(({ worker }) => worker.terminate()));
+  }
+}
