@@ -61,6 +61,17 @@ export { parseSnapshot, type Snapshot, type SnapshotSummary, snapshotDocument } 
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
 export { type Compression, RepositoryWriter } from "./repository/writer.ts";
 export {
+  findInSnapshots,
+  findSnapshot,
+  listFolder,
+  listSnapshots,
+  nodeAt,
+  type SnapshotEntry,
+  type SnapshotFilter,
+  type SnapshotWithId,
+  walkSnapshot,
+} from "./snapshots/browse.ts";
+export {
   type ByteRange,
   type FileHandle,
   type FileType,
