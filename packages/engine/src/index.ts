@@ -61,6 +61,13 @@ export { parseSnapshot, type Snapshot, type SnapshotSummary, snapshotDocument } 
 export { decodeUnpacked, encodeUnpacked } from "./repository/unpacked.ts";
 export { type Compression, RepositoryWriter } from "./repository/writer.ts";
 export {
+  type OverwritePolicy,
+  type RestoreError,
+  type RestoreOptions,
+  type RestoreSummary,
+  restoreSnapshot,
+} from "./restore/restorer.ts";
+export {
   findInSnapshots,
   findSnapshot,
   listFolder,

@@ -59,17 +59,26 @@ export class RepositoryReader {
       { type: "data", name: location.pack },
       { offset: location.offset, length: location.length },
     );
-    const payload = open(this.#key, sealed, `${type} blob ${id} in pack ${location.pack}`);
-    const plaintext = location.uncompressedLength !== undefined ? zstdDecompressSync(payload) : payload;
-    if (createHash("sha256").update(plaintext).digest("hex") !== id) {
-      throw new EngineError("MAC_MISMATCH", `${type} blob ${id} in pack ${location.pack} does not match its id`);
-    }
-    return plaintext;
+    return decodeBlob(this.#key, id, location, sealed);
   }
 
   async tree(id: string): Promise<TreeNode[]> {
     return decodeTree(await this.blob("tree", id));
   }
+}
+
+/**
+ * A blob's plaintext from its sealed bytes (already loaded, e.g. with the rest of its pack): authenticated,
+ * decompressed and checked against its id, MAC_MISMATCH when any of that fails.
+ */
+export function decodeBlob(key: CryptoKey, id: string, location: BlobLocation, sealed: Uint8Array): Buffer {
+  const what = `${location.type} blob ${id} in pack ${location.pack}`;
+  const payload = open(key, sealed, what);
+  const plaintext = location.uncompressedLength !== undefined ? zstdDecompressSync(payload) : payload;
+  if (createHash("sha256").update(plaintext).digest("hex") !== id) {
+    throw new EngineError("MAC_MISMATCH", `${what} does not match its id`);
+  }
+  return plaintext;
 }
 
 function verifyStorageId(bytes: Uint8Array, name: string, what: string): void {
