@@ -81,13 +81,21 @@ export {
 export {
   type ByteRange,
   type FileHandle,
+  type FileInfo,
   type FileType,
   handleOf,
+  listAll,
   pathOf,
   type StorageBackend,
   StorageError,
 } from "./storage/backend.ts";
+export { isStorageError, type StorageErrorCode } from "./storage/errors.ts";
+export { FaultyBackend, injected } from "./storage/faulty.ts";
 export { createLocalLayout, LocalBackend } from "./storage/local.ts";
+export { MemoryBackend } from "./storage/memory.ts";
+export { openStorage, prepareStorage, type StorageEnvironment } from "./storage/open.ts";
+export { RetryBackend, type RetryPolicy, withRetry } from "./storage/retry.ts";
+export { parseS3Location, S3Backend, type S3BackendOptions, type S3Location } from "./storage/s3.ts";
 export { quoteName, unquoteName } from "./tree/go-quote.ts";
 export { formatGoTime, goNodeTime, nowNanoseconds, parseGoTime, type TimeZone } from "./tree/go-time.ts";
 export {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { expect } from "vitest";
 
 // A folder described entry by entry (type, mode, size, mtime in ns, content hash, link target, inode group), to
 // compare a source with what a restore produced, byte for byte and bit for bit.
@@ -54,4 +55,19 @@ export async function listFolder(root: string, options: { dirTimes?: boolean } =
   };
   await visit(Buffer.alloc(0));
   return entries;
+}
+
+/**
+ * The two listings match entry for entry, with mtimes within `mtimeToleranceNs`: Node's utimes takes seconds as a
+ * double, so a restore through it lands up to ~240 ns away from the recorded nanoseconds.
+ */
+export function expectSameListing(actual: ListedEntry[], expected: ListedEntry[], mtimeToleranceNs = 1000n): void {
+  const withoutTimes = (entries: ListedEntry[]) => entries.map(({ mtimeNs: _, ...rest }) => rest);
+  expect(withoutTimes(actual)).toEqual(withoutTimes(expected));
+  actual.forEach((entry, i) => {
+    const wanted = expected[i]?.mtimeNs;
+    if (entry.mtimeNs === undefined || wanted === undefined) return;
+    const difference = entry.mtimeNs > wanted ? entry.mtimeNs - wanted : wanted - entry.mtimeNs;
+    expect(difference, `mtime of ${entry.path}`).toBeLessThanOrEqual(mtimeToleranceNs);
+  });
 }

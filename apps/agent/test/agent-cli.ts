@@ -1,0 +1,48 @@
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Runs the CLI as a separate process: the bin's launcher under this Node, so the process killed is the agent itself
+// (and this process reaps it at once). The link the README's setup makes in node_modules/.bin runs the same launcher.
+
+export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const linkedBin = join(repositoryRoot, "node_modules", ".bin", "e3-backup-agent");
+const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.mjs");
+
+export type AgentRun = { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
+
+export function runAgent(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { killAfterMs?: number; uid?: number; gid?: number } = {},
+): Promise<AgentRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [launcher, ...args], {
+      env: { ...process.env, ...env },
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const timer =
+      options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), options.killAfterMs);
+    child.on("error", reject);
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The JSON lines of a --json run. */
+export function jsonLines(output: string): Record<string, unknown>[] {
+  return output
+    .split("\n")
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
