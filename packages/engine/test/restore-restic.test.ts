@@ -50,10 +50,12 @@ const source = join(dir, "source");
 const repo = join(dir, "repo");
 let snapshotTree: string;
 
-/** A storage that counts the loads of each pack. */
+/** A storage that counts the loads of each pack, and the most loads at once. */
 class CountingBackend implements StorageBackend {
   readonly #inner: StorageBackend;
   readonly packLoads = new Map<string, number>();
+  #inFlight = 0;
+  mostInFlight = 0;
   constructor(inner: StorageBackend) {
     this.#inner = inner;
   }
@@ -63,9 +65,15 @@ class CountingBackend implements StorageBackend {
   save(handle: FileHandle, data: SaveData, options?: SignalOptions): Promise<void> {
     return this.#inner.save(handle, data, options);
   }
-  load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {
+  async load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {
     if (handle.type === "data") this.packLoads.set(handle.name, (this.packLoads.get(handle.name) ?? 0) + 1);
-    return this.#inner.load(handle, options);
+    this.#inFlight++;
+    this.mostInFlight = Math.max(this.mostInFlight, this.#inFlight);
+    try {
+      return await this.#inner.load(handle, options);
+    } finally {
+      this.#inFlight--;
+    }
   }
   stat(handle: FileHandle, options?: SignalOptions): Promise<FileInfo> {
     return this.#inner.stat(handle, options);
@@ -248,6 +256,7 @@ describe("restore of a snapshot restic took", () => {
     expect(dataPackLoads.length).toBe(dataPacks.size);
     expect(dataPackLoads.every(([, loads]) => loads === 1)).toBe(true);
     expect(summary.packsLoaded).toBe(dataPacks.size);
+    expect(storage.mostInFlight).toBeLessThanOrEqual(3);
   });
 
   it("reports a damaged blob as MAC_MISMATCH for its file, restores the rest, never writes wrong bytes", async () => {

@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isEngineError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
+import { RepositoryReader } from "../repository/reader.ts";
 import { initRepository, type Repository } from "../repository/repository.ts";
 import { RepositoryWriter } from "../repository/writer.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import { FaultyBackend } from "../storage/faulty.ts";
+import { FaultyBackend, injected } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import type { NodeType, TreeNode } from "../tree/node.ts";
 import { encodeNode, encodeTree } from "../tree/tree-json.ts";
@@ -125,6 +126,39 @@ describe("restoreSnapshot", () => {
     expect((await lstat(join(docs, "second-name"))).ino).toBe((await lstat(join(target, "first-name"))).ino);
     const last = progress.at(-1)!;
     expect(last).toMatchObject({ phase: "done", filesDone: 6, filesTotal: 6, bytesDone: last.bytesTotal });
+  });
+
+  it("makes fifos, and devices when running as root", async () => {
+    const b = await repositoryBuilder();
+    const asRoot = process.getuid?.() === 0;
+    const snapshot = await b.snapshot([
+      node("pipe", "fifo", { mode: (1 << 25) + 0o620 }),
+      ...(asRoot ? [node("null", "chardev", { mode: (1 << 26) + (1 << 21) + 0o666, device: 0x103n })] : []),
+    ]);
+    const target = newTarget();
+    const { errors } = await restore(b.repository, snapshot, { target });
+    expect(errors).toEqual([]);
+    const pipe = await lstat(join(target, "pipe"));
+    expect([pipe.isFIFO(), pipe.mode & 0o777]).toEqual([true, 0o620]);
+    if (asRoot) {
+      const device = await lstat(join(target, "null"));
+      expect([device.isCharacterDevice(), device.rdev]).toEqual([true, 0x103]);
+    }
+  });
+
+  it("reports the files of a pack that cannot be loaded and restores the others", async () => {
+    const faulty = new FaultyBackend(new MemoryBackend());
+    const b = await repositoryBuilder(faulty, 1);
+    const first = await b.file("first", ["in its own pack"]);
+    const snapshot = await b.snapshot([first, await b.file("second", ["2"])]);
+    const index = await new RepositoryReader(b.repository.key, faulty).index();
+    const pack = index.get(first.content![0]!)!.pack;
+    faulty.failNext((call) => call.operation === "load" && call.handle?.name === pack, 1, injected.serverError());
+    const target = newTarget();
+    const { summary, errors } = await restore(b.repository, snapshot, { target, concurrency: 1 });
+    expect(errors).toEqual([expect.objectContaining({ path: "/first", message: "HTTP 500 (injected)" })]);
+    expect(summary).toMatchObject({ filesRestored: 1, errors: 1 });
+    expect(await readdir(target)).toEqual(["second"]);
   });
 
   it("restores only the included paths, with the folders above them", async () => {

@@ -1,6 +1,4 @@
-import { createHash } from "node:crypto";
-import { constants, type Stats } from "node:fs";
-import { link, lstat, mkdir, open, readlink, rename, rm, symlink } from "node:fs/promises";
+import { link, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { EngineError, isEngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
@@ -11,26 +9,20 @@ import { type ContentFile, FileWriter } from "./file-writer.ts";
 import {
   applyDirectoryMetadata,
   applyEntryMetadata,
-  applyMetadata,
   ensureDirectory,
   makeSpecialFile,
   temporaryPath,
 } from "./metadata.ts";
-import { type PackLoad, plaintextLength, planPackLoads, planRestore, type RestoreItem } from "./plan.ts";
+import { keepsExisting, type OverwritePolicy } from "./overwrite.ts";
+import { type PackLoad, planPackLoads, planRestore, type RestoreItem } from "./plan.ts";
+
+export type { OverwritePolicy };
 
 // Restores a snapshot's tree into a folder as `restic restore --target` lays it out. Everything is planned first
 // (names checked, hard links grouped, blobs grouped by pack), then: folders and small entries in tree order, file
 // contents pack by pack (each pack loaded once, `concurrency` loads at a time, written one pack at a time so at
 // most `concurrency` packs are in memory), hard links, and last the folders' metadata, deepest first, so writing
 // their contents does not change their times.
-
-/**
- * What to do with an entry that already exists in the target. `always` (the default, as restic 0.14 does)
- * replaces it; `if-changed` leaves a file whose contents already match the snapshot's blobs (same size, every
- * chunk's SHA-256 equal to its blob id; mtimes are not trusted) and only sets its metadata, and leaves a symlink
- * with the same target; `never` leaves anything that exists alone. Kept entries count as skipped.
- */
-export type OverwritePolicy = "always" | "if-changed" | "never";
 
 /** A file that could not be restored; `path` is its path in the snapshot, `code` the EngineError code if any. */
 export type RestoreError = { path: string; message: string; code?: string };
@@ -163,7 +155,7 @@ class Restore {
       return null;
     }
     if (item.linkTo) return null; // linked once the file it shares an inode with is complete
-    if (await this.#keepsExisting(item, index)) {
+    if (await keepsExisting(item, this.#overwrite, index, this.#signal)) {
       this.#summary.filesSkipped++;
       this.#meter.state.filesDone++;
       return null;
@@ -201,51 +193,6 @@ class Restore {
     }
     this.#summary.filesRestored++;
     this.#meter.state.filesDone++;
-  }
-
-  /** Whether the overwrite policy keeps what is at the item's path (nothing there: false). */
-  async #keepsExisting(item: RestoreItem, index: ReadonlyMap<string, BlobLocation>): Promise<boolean> {
-    if (this.#overwrite === "always") return false;
-    const existing = await lstat(item.path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return null;
-      throw error;
-    });
-    if (!existing) return false;
-    if (this.#overwrite === "never") return true;
-    const { node } = item;
-    if (node.type === "file" && existing.isFile()) return this.#refreshIfSame(item, existing, index);
-    if (node.type === "symlink" && existing.isSymbolicLink()) {
-      const target = await readlink(item.path, { encoding: "buffer" });
-      if (!target.equals(Buffer.from(node.linktarget ?? ""))) return false;
-      await applyEntryMetadata(item.path, node, item.display);
-      return true;
-    }
-    return false;
-  }
-
-  /** `if-changed`: an existing file whose chunks hash to the node's blob ids is kept; only its metadata is set. */
-  async #refreshIfSame(item: RestoreItem, existing: Stats, index: ReadonlyMap<string, BlobLocation>): Promise<boolean> {
-    const lengths = (item.node.content ?? []).map((id) => {
-      const location = index.get(id);
-      return location ? plaintextLength(location) : -1;
-    });
-    if (lengths.includes(-1) || lengths.reduce((sum, length) => sum + length, 0) !== existing.size) return false;
-    const handle = await open(item.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      let position = 0;
-      for (const [i, length] of lengths.entries()) {
-        this.#signal?.throwIfAborted();
-        const chunk = Buffer.alloc(length);
-        const { bytesRead } = await handle.read(chunk, 0, length, position);
-        if (bytesRead !== length) return false;
-        if (createHash("sha256").update(chunk).digest("hex") !== item.node.content![i]) return false;
-        position += length;
-      }
-      await applyMetadata(handle, item.node, item.display);
-      return true;
-    } finally {
-      await handle.close();
-    }
   }
 
   async #restoreContents(files: ContentFile[], index: ReadonlyMap<string, BlobLocation>): Promise<void> {
