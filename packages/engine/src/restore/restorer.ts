@@ -108,8 +108,8 @@ class Restore {
     let finished = false;
     try {
       const target = resolve(this.#options.target);
-      await mkdir(target, { recursive: true });
       const items = await planRestore(this.#reader, tree, Buffer.from(target), this.#options.include, this.#signal);
+      await mkdir(target, { recursive: true }); // only now: a refused snapshot or include leaves no trace
       const index = await this.#reader.index();
       this.#meter.state.filesTotal = items.filter((item) => item.selected && item.node.type !== "dir").length;
       const contents: ContentFile[] = [];
