@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { CryptoKey } from "../crypto/seal.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { Semaphore } from "../storage/semaphore.ts";
-import { type BlobSealer, type CompressionLevel, inlineSealer, type SealedBlob } from "./blob-sealer.ts";
+import { type BlobSealer, type CompressionLevel, inlineSealer, type SealedBlob, sealBlob } from "./blob-sealer.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
 import { type BlobType, encodePack } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
@@ -19,6 +19,8 @@ export type Compression = "auto" | "off" | "max";
 /** zstd levels: restic's "auto" is klauspost's SpeedDefault (≈ zstd 3), "max" its SpeedBestCompression (≈ 11). */
 const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
 const defaultPackSize = 16 * 1024 * 1024;
+/** Blobs smaller than this are sealed on the calling thread (small files, trees). */
+const inlineSealingBelow = 64 * 1024;
 
 export type WriterOptions = {
   packSize?: number;
@@ -99,27 +101,34 @@ export class RepositoryWriter {
     const id = createHash("sha256").update(plaintext).digest("hex");
     if (this.#known.has(id)) return { id, added: false };
     this.#known.add(id);
+    const level = type === "tree" ? compressionLevels.auto : this.#level;
+    if (plaintext.length < inlineSealingBelow) {
+      // A thread hop costs more than sealing a small blob here.
+      await this.#addSealed(type, id, plaintext.length, sealBlob(this.#key, plaintext, level));
+      return { id, added: true };
+    }
     const release = await this.#sealing.acquire();
     const plaintextLength = plaintext.length;
-    // Trees are always compressed in v2; data blobs at the chosen level.
-    const level = type === "tree" ? compressionLevels.auto : this.#level;
     this.#track(
       this.#sealer
         .seal(plaintext, level)
-        .then((sealed) => {
-          const counts = this.stats;
-          if (type === "data") counts.dataBlobs++;
-          else counts.treeBlobs++;
-          counts.dataAdded += plaintextLength;
-          counts.dataAddedPacked += sealed.sealed.length;
-          const pending = this.#pending[type];
-          pending.blobs.push({ id, type, ...sealed });
-          pending.bytes += sealed.sealed.length;
-          if (pending.bytes >= this.#packSize) return this.#startPack(type);
-        })
+        .then((sealed) => this.#addSealed(type, id, plaintextLength, sealed))
         .finally(release),
     );
     return { id, added: true };
+  }
+
+  /** Puts a sealed blob into the open pack of its type; a full pack starts uploading (waiting for a slot). */
+  async #addSealed(type: BlobType, id: string, plaintextLength: number, sealed: SealedBlob): Promise<void> {
+    const counts = this.stats;
+    if (type === "data") counts.dataBlobs++;
+    else counts.treeBlobs++;
+    counts.dataAdded += plaintextLength;
+    counts.dataAddedPacked += sealed.sealed.length;
+    const pending = this.#pending[type];
+    pending.blobs.push({ id, type, ...sealed });
+    pending.bytes += sealed.sealed.length;
+    if (pending.bytes >= this.#packSize) await this.#startPack(type);
   }
 
   #track(work: Promise<void>): void {
