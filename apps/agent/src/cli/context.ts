@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { openRepository, openStorage, type Repository, type StorageBackend } from "@e3/engine";
+
+// What every command shares: where the repository is, its password, output, cancellation, exit codes.
+
+export const exitCodes = { ok: 0, failed: 1, incomplete: 3 } as const;
+
+/** A mistake in how the command was called; the message is followed by a pointer to --help. */
+export class UsageError extends Error {}
+
+export const commonOptions = {
+  repo: { type: "string" },
+  "password-file": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+export type Common = { repo?: string | undefined; "password-file"?: string | undefined; json: boolean };
+
+export async function password(options: Common): Promise<string> {
+  if (options["password-file"]) {
+    const text = await readFile(options["password-file"], "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read the password file ${options["password-file"]}: ${error.code ?? error.message}`);
+    });
+    // As restic: the first line, without its line ending.
+    return text.split(/\r?\n/)[0] ?? "";
+  }
+  const fromEnvironment = process.env.E3_PASSWORD;
+  if (fromEnvironment) return fromEnvironment;
+  throw new UsageError("no repository password: set E3_PASSWORD or pass --password-file FILE");
+}
+
+export function location(options: Common): string {
+  const repo = options.repo ?? process.env.E3_REPOSITORY;
+  if (!repo) throw new UsageError("no repository: pass --repo R or set E3_REPOSITORY");
+  return repo;
+}
+
+/** Storages opened by the command, closed when it ends so no socket keeps the process alive. */
+export const opened: StorageBackend[] = [];
+
+export async function open(options: Common): Promise<Repository> {
+  const storage = openStorage(location(options));
+  opened.push(storage);
+  return openRepository(storage, await password(options));
+}
+
+export function print(json: boolean, document: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(document)}\n` : `${text}\n`);
+}
+
+/** Ctrl-C (or SIGTERM from a service manager) cancels cleanly the first time, exits at once the second. */
+export function cancellation(): AbortSignal {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\ne3-backup-agent: ${signal}: stopping, press Ctrl-C again to exit at once\n`);
+    controller.abort(new Error(`cancelled by ${signal}`));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return controller.signal;
+}
