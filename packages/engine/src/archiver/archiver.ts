@@ -5,7 +5,7 @@ import { hostname as osHostname, userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { chunkerTables } from "../chunker/polynomial.ts";
-import { minChunkSize, RabinChunker } from "../chunker/rabin.ts";
+import { maxChunkSize, minChunkSize, RabinChunker } from "../chunker/rabin.ts";
 import { EngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
 import { type BlobSealer, inlineSealer, WorkerSealer } from "../repository/blob-sealer.ts";
@@ -40,7 +40,7 @@ export type BackupOptions = {
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   onError?: (error: BackupError) => void;
-  /** Sealing threads; 0 seals on the calling thread. Default: one per core. */
+  /** Sealing threads; 0 seals on the calling thread. Default: one per core but one (the walk keeps one busy). */
   threads?: number;
   /** Files read at once. */
   fileConcurrency?: number;
@@ -281,36 +281,35 @@ class Archiver {
       if (!opened.isFile() || opened.ino !== node.inode) {
         throw Object.assign(new Error("was replaced while being backed up"), { code: "ECHANGED" });
       }
-      const content: string[] = [];
+      // Reads land in one buffer that holds the chunk in progress (at most 8 MiB) plus one read; each finished chunk
+      // is copied out once (it moves to a sealing thread) and the rest slides to the front when room runs out.
+      const buffer = Buffer.allocUnsafe(maxChunkSize + readSize);
       const chunker = new RabinChunker(this.#tables);
-      let pending: Buffer[] = [];
-      let pendingLength = 0;
+      const results: Promise<{ id: string }>[] = [];
+      const store = async (end: number) => {
+        results.push((await this.#writer.queueBlob("data", Buffer.from(buffer.subarray(chunkStart, end)))).result);
+        chunkStart = end;
+      };
+      let chunkStart = 0;
+      let fill = 0;
       let total = 0;
       for (;;) {
         this.#throwIfAborted();
-        const buffer = Buffer.allocUnsafe(readSize);
-        const { bytesRead } = await file.read(buffer, 0, readSize, null);
+        if (fill + readSize > buffer.length) {
+          buffer.copyWithin(0, chunkStart, fill);
+          fill -= chunkStart;
+          chunkStart = 0;
+        }
+        const { bytesRead } = await file.read(buffer, fill, readSize, null);
         if (bytesRead === 0) break;
-        const data = buffer.subarray(0, bytesRead);
+        const cuts = chunker.push(buffer.subarray(fill, fill + bytesRead));
+        for (const cut of cuts) await store(fill + cut.end);
+        fill += bytesRead;
         total += bytesRead;
-        let start = 0;
-        for (const cut of chunker.push(data)) {
-          const piece = data.subarray(start, cut.end);
-          const chunk = pending.length === 0 ? Buffer.from(piece) : Buffer.concat([...pending, piece], cut.length);
-          pending = [];
-          pendingLength = 0;
-          start = cut.end;
-          content.push((await this.#writer.addBlob("data", chunk)).id);
-        }
-        if (start < bytesRead) {
-          pending.push(data.subarray(start));
-          pendingLength += bytesRead - start;
-        }
         this.#progress.state.bytesDone += bytesRead;
       }
-      if (chunker.finish() && pendingLength > 0) {
-        content.push((await this.#writer.addBlob("data", Buffer.concat(pending, pendingLength))).id);
-      }
+      if (chunker.finish() && fill > chunkStart) await store(fill);
+      const content = (await Promise.all(results)).map((result) => result.id);
       node.content = content;
       // The size stored is what was read: a file that grew or shrank meanwhile stays self-consistent.
       node.size = BigInt(total);
@@ -411,8 +410,8 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
     const snapshots = await reader.snapshots();
     const index = await reader.index();
     const parent = findParent(snapshots, options.parent, hostname, paths);
-    const threads = options.threads ?? undefined;
-    const sealer: BlobSealer = threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, threads);
+    const sealer: BlobSealer =
+      options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
     const writer = new RepositoryWriter(repository.key, repository.storage, {
       knownBlobs: index.keys(),
       sealer,

@@ -1,20 +1,28 @@
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
 import { keyToJson } from "../crypto/key.ts";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
 
-// Compressing and encrypting blobs is most of a backup's CPU (zstd, AES-CTR, and Poly1305, which is JavaScript), so it
-// runs on worker threads while the main thread reads, chunks and hashes. A sealed blob is what goes into a pack:
+// Hashing, compressing and encrypting blobs is most of a backup's CPU (SHA-256, zstd, AES-CTR, and Poly1305, which is
+// JavaScript), so it runs on worker threads while the main thread reads and chunks. A sealed blob is what goes into a pack:
 // IV || ciphertext || MAC of the zstd frame when zstd shrinks the blob, else of the plaintext (restic reads both).
 
 export type SealedBlob = { sealed: Buffer; uncompressedLength?: number };
 /** zstd level, or null to store the blob uncompressed. */
 export type CompressionLevel = number | null;
 
+/** A sealed blob with its id, the SHA-256 of its plaintext. */
+export type IdentifiedBlob = SealedBlob & { id: string };
+
 export interface BlobSealer {
-  seal(plaintext: Buffer, level: CompressionLevel): Promise<SealedBlob>;
+  seal(plaintext: Buffer, level: CompressionLevel): Promise<IdentifiedBlob>;
   close(): Promise<void>;
+}
+
+export function blobId(plaintext: Uint8Array): string {
+  return createHash("sha256").update(plaintext).digest("hex");
 }
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
@@ -30,7 +38,7 @@ export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: Compressi
 /** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */
 export function inlineSealer(key: CryptoKey): BlobSealer {
   return {
-    seal: async (plaintext, level) => sealBlob(key, plaintext, level),
+    seal: async (plaintext, level) => ({ id: blobId(plaintext), ...sealBlob(key, plaintext, level) }),
     close: async () => {},
   };
 }
@@ -48,8 +56,8 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
-type Job = { resolve: (blob: SealedBlob) => void; reject: (error: Error) => void };
-type Reply = { job: number; sealed?: ArrayBuffer; uncompressedLength?: number; error?: string };
+type Job = { resolve: (blob: IdentifiedBlob) => void; reject: (error: Error) => void };
+type Reply = { job: number; id?: string; sealed?: ArrayBuffer; uncompressedLength?: number; error?: string };
 
 /** A fixed pool of worker threads; jobs go to the worker with the fewest in flight. */
 export class WorkerSealer implements BlobSealer {
@@ -57,7 +65,8 @@ export class WorkerSealer implements BlobSealer {
   #nextJob = 0;
   #closed = false;
 
-  constructor(key: CryptoKey, threads = Math.max(1, availableParallelism())) {
+  /** By default one thread per core but one: the calling thread is busy reading and chunking. */
+  constructor(key: CryptoKey, threads = Math.max(1, availableParallelism() - 1)) {
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), {
         workerData: { key: keyToJson(key) },
@@ -67,9 +76,11 @@ export class WorkerSealer implements BlobSealer {
         const job = entry.jobs.get(reply.job);
         if (!job) return;
         entry.jobs.delete(reply.job);
-        if (reply.error !== undefined || !reply.sealed) job.reject(new Error(reply.error ?? "worker sent no blob"));
-        else {
+        if (reply.error !== undefined || !reply.sealed || !reply.id) {
+          job.reject(new Error(reply.error ?? "worker sent no blob"));
+        } else {
           job.resolve({
+            id: reply.id,
             sealed: Buffer.from(reply.sealed),
             ...(reply.uncompressedLength !== undefined ? { uncompressedLength: reply.uncompressedLength } : {}),
           });
@@ -87,7 +98,7 @@ export class WorkerSealer implements BlobSealer {
     }
   }
 
-  seal(plaintext: Buffer, level: CompressionLevel): Promise<SealedBlob> {
+  seal(plaintext: Buffer, level: CompressionLevel): Promise<IdentifiedBlob> {
     const entry = this.#workers.reduce((best, next) => (next.jobs.size < best.jobs.size ? next : best));
     const job = this.#nextJob++;
     const buffer = transferable(plaintext);

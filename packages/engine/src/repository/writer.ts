@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import type { CryptoKey } from "../crypto/seal.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { Semaphore } from "../storage/semaphore.ts";
-import { type BlobSealer, type CompressionLevel, inlineSealer, type SealedBlob, sealBlob } from "./blob-sealer.ts";
+import {
+  type BlobSealer,
+  blobId,
+  type CompressionLevel,
+  inlineSealer,
+  type SealedBlob,
+  sealBlob,
+} from "./blob-sealer.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
 import { type BlobType, encodePack } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
@@ -80,8 +87,8 @@ export class RepositoryWriter {
     this.#level = compressionLevels[options.compression ?? "auto"];
     this.#sealer = options.sealer ?? inlineSealer(key);
     this.#known = new Set(options.knownBlobs ?? []);
-    this.#sealing = new Semaphore(options.sealingConcurrency ?? 8);
-    this.#uploading = new Semaphore(options.uploadConcurrency ?? 4);
+    this.#sealing = new Semaphore(options.sealingConcurrency ?? 4);
+    this.#uploading = new Semaphore(options.uploadConcurrency ?? 3);
     this.#packsPerIndex = options.packsPerIndex ?? 4;
     this.#signal = options.signal;
   }
@@ -92,30 +99,46 @@ export class RepositoryWriter {
   }
 
   /**
-   * Adds a blob unless the repository has it already; returns its id (SHA-256 of the plaintext). Returns once the
-   * blob is queued: sealing and upload go on in the background, waiting here only when too much is in flight.
-   * The buffer is handed over (it may move to a worker thread): do not use it afterwards.
+   * Adds a blob unless the repository has it already; returns its id (SHA-256 of the plaintext) once it is queued
+   * for its pack. The buffer is handed over (it may move to a worker thread): do not use it afterwards.
    */
   async addBlob(type: BlobType, plaintext: Buffer): Promise<{ id: string; added: boolean }> {
     this.#throwIfFailed();
-    const id = createHash("sha256").update(plaintext).digest("hex");
+    if (plaintext.length >= inlineSealingBelow) return (await this.queueBlob(type, plaintext)).result;
+    const id = blobId(plaintext);
     if (this.#known.has(id)) return { id, added: false };
     this.#known.add(id);
-    const level = type === "tree" ? compressionLevels.auto : this.#level;
-    if (plaintext.length < inlineSealingBelow) {
-      // A thread hop costs more than sealing a small blob here.
-      await this.#addSealed(type, id, plaintext.length, sealBlob(this.#key, plaintext, level));
-      return { id, added: true };
-    }
+    // A thread hop costs more than hashing and sealing a small blob here.
+    await this.#addSealed(type, id, plaintext.length, sealBlob(this.#key, plaintext, this.#levelFor(type)));
+    return { id, added: true };
+  }
+
+  /**
+   * Hands a blob to the sealing threads, which also compute its id, and returns as soon as there is room: waits
+   * only while too many blobs are being sealed. `result` settles when the blob is in its pack (or found to be
+   * there already). The caller keeps reading meanwhile, which is what keeps every core busy.
+   */
+  async queueBlob(type: BlobType, plaintext: Buffer): Promise<{ result: Promise<{ id: string; added: boolean }> }> {
+    this.#throwIfFailed();
     const release = await this.#sealing.acquire();
     const plaintextLength = plaintext.length;
-    this.#track(
-      this.#sealer
-        .seal(plaintext, level)
-        .then((sealed) => this.#addSealed(type, id, plaintextLength, sealed))
-        .finally(release),
-    );
-    return { id, added: true };
+    const result = this.#sealer
+      .seal(plaintext, this.#levelFor(type))
+      .then(async (sealed) => {
+        // Identical chunks sealed at the same time: the first one in wins, the other is dropped.
+        if (this.#known.has(sealed.id)) return { id: sealed.id, added: false };
+        this.#known.add(sealed.id);
+        await this.#addSealed(type, sealed.id, plaintextLength, sealed);
+        return { id: sealed.id, added: true };
+      })
+      .finally(release);
+    this.#track(result.then(() => {}));
+    return { result };
+  }
+
+  /** Trees are always compressed in v2; data blobs at the chosen level. */
+  #levelFor(type: BlobType): CompressionLevel {
+    return type === "tree" ? compressionLevels.auto : this.#level;
   }
 
   /** Puts a sealed blob into the open pack of its type; a full pack starts uploading (waiting for a slot). */
