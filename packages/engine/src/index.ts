@@ -95,7 +95,7 @@ export { createLocalLayout, LocalBackend } from "./storage/local.ts";
 export { MemoryBackend } from "./storage/memory.ts";
 export { openStorage, prepareStorage, type StorageEnvironment } from "./storage/open.ts";
 export { RetryBackend, type RetryPolicy, withRetry } from "./storage/retry.ts";
-export { parseS3Location, S3Backend, type S3BackendOptions, type S3Location } from "./storage/s3.ts";
+export { parseS3Location, type S3Location } from "./storage/s3-location.ts";
 export { quoteName, unquoteName } from "./tree/go-quote.ts";
 export { formatGoTime, goNodeTime, nowNanoseconds, parseGoTime, type TimeZone } from "./tree/go-time.ts";
 export {

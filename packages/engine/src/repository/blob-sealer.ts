@@ -59,15 +59,26 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
 type Job = { resolve: (blob: IdentifiedBlob) => void; reject: (error: Error) => void };
 type Reply = { job: number; id?: string; sealed?: ArrayBuffer; uncompressedLength?: number; error?: string };
 
-/** A fixed pool of worker threads; jobs go to the worker with the fewest in flight. */
+/**
+ * A fixed pool of worker threads, started on the first blob (an unchanged re-backup never needs them); jobs go to
+ * the worker with the fewest in flight.
+ */
 export class WorkerSealer implements BlobSealer {
   readonly #workers: { worker: Worker; jobs: Map<number, Job> }[] = [];
+  readonly #key: CryptoKey;
+  readonly #threads: number;
   #nextJob = 0;
   #closed = false;
 
   /** By default one thread per core but one: the calling thread is busy reading and chunking. */
   constructor(key: CryptoKey, threads = Math.max(1, availableParallelism() - 1)) {
-    for (let i = 0; i < threads; i++) {
+    this.#key = key;
+    this.#threads = threads;
+  }
+
+  #start(): void {
+    const key = this.#key;
+    for (let i = 0; i < this.#threads; i++) {
       const worker = new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), {
         workerData: { key: keyToJson(key) },
       });
@@ -99,6 +110,7 @@ export class WorkerSealer implements BlobSealer {
   }
 
   seal(plaintext: Buffer, level: CompressionLevel): Promise<IdentifiedBlob> {
+    if (this.#workers.length === 0) this.#start();
     const entry = this.#workers.reduce((best, next) => (next.jobs.size < best.jobs.size ? next : best));
     const job = this.#nextJob++;
     const buffer = transferable(plaintext);
