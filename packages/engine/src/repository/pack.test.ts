@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { zstdCompressSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
 import { indexDocument, parseIndex } from "./index-file.ts";
@@ -24,6 +25,37 @@ describe("packs", () => {
     // A zero-length blob is never marked compressed.
     expect(blobs[2]!.uncompressedLength).toBeUndefined();
     expect(() => decodePackHeader(key, bytes, bytes.length + 1)).toThrow(/does not match its header/);
+  });
+
+  it("decodes any pack to the blobs it was built from, each blob opening to its plaintext", () => {
+    const blob = fc.record({
+      plaintext: fc.uint8Array({ maxLength: 3000 }),
+      type: fc.constantFrom("data" as const, "tree" as const),
+      compress: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(blob, { minLength: 1, maxLength: 12 }), (inputs) => {
+        const blobs = inputs.map(({ plaintext, type, compress }) => {
+          const bytes = Buffer.from(plaintext);
+          const payload = compress && bytes.length > 0 ? zstdCompressSync(bytes) : bytes;
+          return {
+            id: sha(bytes),
+            type,
+            sealed: seal(key, payload),
+            ...(payload !== bytes ? { uncompressedLength: bytes.length } : {}),
+          };
+        });
+        const { bytes, blobs: packed } = encodePack(key, blobs);
+        // Only the tail is needed: the header and its length sit at the end.
+        const headerLength = bytes.readUInt32LE(bytes.length - 4);
+        expect(decodePackHeader(key, bytes.subarray(bytes.length - 4 - headerLength), bytes.length)).toEqual(packed);
+        packed.forEach((entry, i) => {
+          expect(entry.id).toBe(blobs[i]?.id);
+          expect(bytes.subarray(entry.offset, entry.offset + entry.length)).toEqual(blobs[i]?.sealed);
+        });
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
