@@ -29,7 +29,13 @@ export type EngineErrorCode =
   /** Data the index names is missing from the repository. */
   | "BLOB_NOT_FOUND"
   /** A restore or backup argument that cannot be honoured (a path escaping the target, a bad pattern). */
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  /** A retention plan that would remove every snapshot of a group; applied only when forced. */
+  | "RETENTION_REMOVES_ALL"
+  /** The key (password) that opened the repository cannot be removed: it is in use, and perhaps the last one. */
+  | "KEY_IN_USE"
+  /** No key file matches the given id or prefix, or the prefix is ambiguous. */
+  | "KEY_NOT_FOUND";
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

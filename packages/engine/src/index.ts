@@ -26,6 +26,21 @@ export { type CryptoKey, generateKey, isValidKey, keyFromJson, keyToJson } from 
 export { Poly1305, poly1305 } from "./crypto/poly1305.ts";
 export { open, seal, sealOverhead } from "./crypto/seal.ts";
 export { EngineError, type EngineErrorCode, isEngineError } from "./errors.ts";
+export { type ForgetOptions, type ForgetResult, forget } from "./lifecycle/forget.ts";
+export { addKey, changePassword, type KeyListing, listKeys, type NewKeyOptions, removeKey } from "./lifecycle/keys.ts";
+export {
+  formatRetentionDuration,
+  type KeptSnapshot,
+  parseRetentionDuration,
+  planRetention,
+  type RetainableSnapshot,
+  type RetentionCounters,
+  type RetentionDuration,
+  type RetentionGroup,
+  type RetentionPlan,
+  type RetentionPolicy,
+  retentionPolicySchema,
+} from "./lifecycle/retention.ts";
 export { type Progress, type ProgressCallback, ProgressMeter } from "./progress.ts";
 export {
   configJson,

@@ -16,6 +16,8 @@ export type Repository = {
   storage: StorageBackend;
   key: CryptoKey;
   config: RepositoryConfig;
+  /** The key file the password opened (set by openRepository and initRepository): the key that cannot be removed. */
+  keyId?: string;
 };
 
 /** Initialises a repository in an empty storage: a random master key, a key file for `password`, the config. */
@@ -37,7 +39,7 @@ export async function initRepository(
   const keyFile = await createKeyFile(key, password, options.scrypt ? { parameters: options.scrypt } : {});
   await storage.save({ type: "key", name: keyFile.id }, keyFile.bytes);
   await storage.save(configHandle, encodeConfig(key, config));
-  return { storage, key, config };
+  return { storage, key, config, keyId: keyFile.id };
 }
 
 /** A repository in a local folder, with restic's folder layout. */
@@ -73,7 +75,7 @@ export async function openRepository(
     const keyFile = await storage.load({ type: "key", name }, options);
     try {
       const key = await openKeyFile(keyFile, password);
-      return { storage, key, config: decodeConfig(key, sealedConfig) };
+      return { storage, key, config: decodeConfig(key, sealedConfig), keyId: name };
     } catch (error) {
       if (isEngineError(error, "WRONG_PASSWORD")) continue;
       if (isEngineError(error, "INVALID_KEY_FILE")) {
