@@ -245,8 +245,9 @@ class Archiver {
       this.#fileDone(size);
       return;
     }
-    if (size < minChunkSize) await this.#readSmallFile(node, path);
-    else await this.#files.run(() => this.#readFile(node, path));
+    // Every read holds a slot until its blobs are queued, so however wide the tree, only a few files' bytes wait
+    // for the packs ahead of them.
+    await this.#files.run(() => (size < minChunkSize ? this.#readSmallFile(node, path) : this.#readFile(node, path)));
     if (previous?.type === "file") this.counters.filesChanged++;
     else this.counters.filesNew++;
     this.#fileDone(0);

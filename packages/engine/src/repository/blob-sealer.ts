@@ -27,7 +27,13 @@ export function blobId(plaintext: Uint8Array): string {
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
   if (level !== null && plaintext.length > 0) {
-    const compressed = zstdCompressSync(plaintext, { params: { [zlibConstants.ZSTD_c_compressionLevel]: level } });
+    // One output buffer sized to the input (zlib's default is 16 KiB pieces, which for a small blob is mostly waste
+    // and for a large one means many pieces and a concatenation); zstd never needs more than a few bytes extra.
+    const compressed = zstdCompressSync(plaintext, {
+      chunkSize: Math.max(64, plaintext.length + 1024),
+      pledgedSrcSize: plaintext.length,
+      params: { [zlibConstants.ZSTD_c_compressionLevel]: level },
+    });
     if (compressed.length < plaintext.length) {
       return { sealed: seal(key, compressed), uncompressedLength: plaintext.length };
     }
