@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { backupCommand } from "./commands/backup.ts";
+import { forgetCommand } from "./commands/forget.ts";
 import { initCommand } from "./commands/init.ts";
+import { keyCommand } from "./commands/key.ts";
 import { lsCommand } from "./commands/ls.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { snapshotsCommand } from "./commands/snapshots.ts";
@@ -19,6 +21,9 @@ commands:
   snapshots  --repo R [--host H] [--tag T]... [--json]
   ls         --repo R SNAPSHOT [PATH] [--json]
   restore    --repo R SNAPSHOT --target DIR [--include PATH]... [--overwrite always|if-changed|never] [--json]
+  forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
+             [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--json]
+  key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]
 
 The repository comes from --repo or E3_REPOSITORY (a folder, or s3:http[s]://host[:port]/bucket[/prefix] with
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION); the password from --password-file or E3_PASSWORD.
@@ -30,6 +35,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   snapshots: snapshotsCommand,
   ls: lsCommand,
   restore: restoreCommand,
+  forget: forgetCommand,
+  key: keyCommand,
 };
 
 function describeError(error: unknown): string {

@@ -41,7 +41,7 @@ export async function forget(repository: Repository, options: ForgetOptions): Pr
       throw new EngineError(
         "RETENTION_REMOVES_ALL",
         `the policy would remove every snapshot of ${names}; check the keep rules (a keep-tag nothing carries?), ` +
-          "or force it if that is really meant",
+          "or force it (forget --force) if that is really meant",
       );
     }
     const removed: string[] = [];

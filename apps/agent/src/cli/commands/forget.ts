@@ -1,0 +1,142 @@
+import { parseArgs } from "node:util";
+import {
+  forget,
+  isEngineError,
+  planRetention,
+  type RetentionGroup,
+  type RetentionPolicy,
+  type SnapshotWithId,
+  snapshotDocument,
+} from "@e3/engine";
+import { z } from "zod";
+import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
+import { table } from "../output.ts";
+
+const counts = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
+const windows = ["", "-hourly", "-daily", "-weekly", "-monthly", "-yearly"] as const;
+
+const countSchema = (flag: string) =>
+  z.coerce
+    .number({ error: `--${flag} takes a number of snapshots` })
+    .int(`--${flag} takes a whole number of snapshots`)
+    .min(0, `--${flag} cannot be negative`);
+
+const capitalised = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+
+/** The policy from restic's flags; a tag list is comma-separated with spaces trimmed, as restic's --keep-tag. */
+function policyOf(values: Record<string, unknown>): RetentionPolicy {
+  const policy: Record<string, unknown> = {};
+  for (const period of counts) {
+    const value = values[`keep-${period}`];
+    if (typeof value === "string") policy[`keep${capitalised(period)}`] = countSchema(`keep-${period}`).parse(value);
+  }
+  for (const suffix of windows) {
+    const value = values[`keep-within${suffix}`];
+    if (typeof value === "string") policy[`keepWithin${capitalised(suffix.slice(1))}`] = value;
+  }
+  const tags = values["keep-tag"] as string[];
+  if (tags.length) policy.keepTags = tags.map((list) => list.split(",").map((tag) => tag.trim()));
+  return policy as RetentionPolicy;
+}
+
+const snapshotJson = (snapshot: SnapshotWithId) => ({
+  ...snapshotDocument(snapshot),
+  id: snapshot.id,
+  short_id: snapshot.id.slice(0, 8),
+});
+
+/** restic's `forget --json` group: tags (null without --group-by tags), host, paths, keep, remove, reasons. */
+function groupJson(group: RetentionGroup<SnapshotWithId>) {
+  const orNull = <T>(list: T[]) => (list.length ? list : null); // Go writes an empty slice as null
+  return {
+    tags: null,
+    host: group.hostname,
+    paths: group.paths,
+    keep: orNull(group.keep.map((kept) => snapshotJson(kept.snapshot))),
+    remove: orNull(group.remove.map(snapshotJson)),
+    reasons: orNull(
+      group.keep.map((kept) => ({
+        snapshot: snapshotDocument(kept.snapshot),
+        matches: kept.reasons,
+        // omitempty, as restic's counters
+        counters: Object.fromEntries(Object.entries(kept.counters).filter(([, left]) => left !== 0)),
+      })),
+    ),
+  };
+}
+
+function snapshotRows(snapshots: { snapshot: SnapshotWithId; reasons: string[] }[]): string {
+  return table(
+    ["ID", "Time", "Host", "Tags", "Reasons", "Paths"],
+    snapshots.map(({ snapshot, reasons }) => [
+      snapshot.id.slice(0, 8),
+      new Date(Date.parse(snapshot.time)).toISOString().replace("T", " ").slice(0, 19),
+      snapshot.hostname ?? "",
+      (snapshot.tags ?? []).join(","),
+      reasons.join(", "),
+      snapshot.paths.join(", "),
+    ]),
+  );
+}
+
+export async function forgetCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...commonOptions,
+      ...Object.fromEntries(counts.map((period) => [`keep-${period}`, { type: "string" } as const])),
+      ...Object.fromEntries(windows.map((suffix) => [`keep-within${suffix}`, { type: "string" } as const])),
+      "keep-tag": { type: "string", multiple: true, default: [] },
+      host: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
+    },
+  });
+  const policy = policyOf(values);
+  let description: string;
+  try {
+    // Checked before the repository is opened: a policy mistake is a usage mistake.
+    description = planRetention([], policy).description;
+  } catch (error) {
+    if (isEngineError(error, "INVALID_ARGUMENT")) throw new UsageError(error.message);
+    throw error;
+  }
+  const repository = await open(values);
+  const dryRun = values["dry-run"];
+  const { plan, removed } = await forget(repository, {
+    policy,
+    hostname: values.host,
+    dryRun,
+    force: values.force,
+    signal: cancellation(),
+  });
+  const emptied = plan.groups.filter((group) => group.removesAll);
+  if (dryRun && emptied.length && !values.force) {
+    process.stderr.write(
+      `warning: this policy removes every snapshot of ${emptied.length} group(s); forget refuses it without --force\n`,
+    );
+  }
+  if (values.json) {
+    print(true, plan.groups.map(groupJson), "");
+    return exitCodes.ok;
+  }
+  const lines = [`Applying Policy: ${description}`];
+  for (const group of plan.groups) {
+    lines.push(`snapshots for (host [${group.hostname}], paths [${group.paths.join(", ")}]):`);
+    if (group.keep.length) lines.push(`keep ${group.keep.length} snapshots:`, snapshotRows(group.keep), "");
+    if (group.remove.length) {
+      lines.push(
+        `remove ${group.remove.length} snapshots:`,
+        snapshotRows(group.remove.map((snapshot) => ({ snapshot, reasons: [] }))),
+        "",
+      );
+    }
+  }
+  lines.push(
+    dryRun
+      ? `would have removed ${plan.remove.length} snapshots (dry run)`
+      : `removed ${removed.length} snapshots; their data stays until a prune`,
+  );
+  print(false, null, lines.join("\n"));
+  return exitCodes.ok;
+}
