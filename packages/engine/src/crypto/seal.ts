@@ -1,4 +1,11 @@
-import { createCipheriv, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  type Cipheriv,
+  createCipheriv,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 import { EngineError } from "../errors.ts";
 import { assertValidKey, type CryptoKey } from "./key.ts";
 import { Poly1305 } from "./poly1305.ts";
@@ -20,13 +27,43 @@ function isAllZero(bytes: Uint8Array): boolean {
   return true;
 }
 
+// Per master key, made once: the AES-256 key object for CTR and an AES-128-ECB cipher for the MAC's one-time keys
+// (ECB keeps no state between blocks, so one cipher serves every IV). Preparing them on every blob cost more than
+// sealing a small blob itself.
+type PreparedKey = { encrypt: KeyObject; macAes: Cipheriv };
+const preparedKeys = new WeakMap<CryptoKey, PreparedKey>();
+
+function prepared(key: CryptoKey): PreparedKey {
+  let ready = preparedKeys.get(key);
+  if (!ready) {
+    ready = {
+      encrypt: createSecretKey(key.encrypt),
+      macAes: createCipheriv("aes-128-ecb", key.macK, null).setAutoPadding(false),
+    };
+    preparedKeys.set(key, ready);
+  }
+  return ready;
+}
+
 /** Poly1305-AES: the tag of `ciphertext` for this key and IV. */
 function mac(key: CryptoKey, iv: Uint8Array, ciphertext: Uint8Array): Buffer {
-  const aes = createCipheriv("aes-128-ecb", key.macK, null).setAutoPadding(false);
   const oneTimeKey = Buffer.allocUnsafe(32);
   key.macR.copy(oneTimeKey, 0);
-  aes.update(iv).copy(oneTimeKey, 16);
+  prepared(key).macAes.update(iv).copy(oneTimeKey, 16);
   return new Poly1305(oneTimeKey).update(ciphertext).digest();
+}
+
+/** Random IVs drawn from a block of randomness refilled as it runs out (one system call per 256 IVs). */
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+function randomIv(): Buffer {
+  if (randomOffset + ivLength > randomPool.length) {
+    randomPool = randomBytes(ivLength * 256);
+    randomOffset = 0;
+  }
+  const iv = randomPool.subarray(randomOffset, randomOffset + ivLength);
+  randomOffset += ivLength;
+  return iv;
 }
 
 /**
@@ -41,13 +78,13 @@ export function seal(key: CryptoKey, plaintext: Uint8Array, iv?: Uint8Array): Bu
     if (isAllZero(iv)) throw new EngineError("INVALID_CIPHERTEXT", "an all-zero IV is not allowed (restic refuses it)");
     nonce = iv;
   } else {
-    do nonce = randomBytes(ivLength);
+    do nonce = randomIv();
     while (isAllZero(nonce));
   }
   const out = Buffer.allocUnsafe(plaintext.length + sealOverhead);
   out.set(nonce, 0);
   // CTR on a whole buffer: update() gives every byte at once, final() adds nothing for a stream mode.
-  const ciphertext = createCipheriv("aes-256-ctr", key.encrypt, nonce).update(plaintext);
+  const ciphertext = createCipheriv("aes-256-ctr", prepared(key).encrypt, nonce).update(plaintext);
   out.set(ciphertext, ivLength);
   out.set(mac(key, nonce, ciphertext), ivLength + plaintext.length);
   return out;
@@ -75,5 +112,5 @@ export function open(key: CryptoKey, sealed: Uint8Array, what = "data"): Buffer 
       `${what} failed authentication: it is damaged or was encrypted with another key; run a check of the repository`,
     );
   }
-  return createCipheriv("aes-256-ctr", key.encrypt, iv).update(ciphertext);
+  return createCipheriv("aes-256-ctr", prepared(key).encrypt, iv).update(ciphertext);
 }
