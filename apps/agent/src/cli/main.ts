@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { backupCommand } from "./commands/backup.ts";
+import { enrollCommand } from "./commands/enroll.ts";
 import { forgetCommand } from "./commands/forget.ts";
 import { initCommand } from "./commands/init.ts";
 import { keyCommand } from "./commands/key.ts";
 import { lsCommand } from "./commands/ls.ts";
 import { restoreCommand } from "./commands/restore.ts";
+import { runCommand } from "./commands/run.ts";
 import { snapshotsCommand } from "./commands/snapshots.ts";
 import { exitCodes, opened, UsageError } from "./context.ts";
 
@@ -21,6 +23,8 @@ commands:
   snapshots  --repo R [--host H] [--tag T]... [--json]
   ls         --repo R SNAPSHOT [PATH] [--json]
   restore    --repo R SNAPSHOT --target DIR [--include PATH]... [--overwrite always|if-changed|never] [--json]
+  enroll     --server URL --token T [--name N] [--json]
+  run        (the agent in the foreground: polls the portal, runs backups and restores)
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
              [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--json]
   key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]
@@ -35,6 +39,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   snapshots: snapshotsCommand,
   ls: lsCommand,
   restore: restoreCommand,
+  enroll: enrollCommand,
+  run: runCommand,
   forget: forgetCommand,
   key: keyCommand,
 };

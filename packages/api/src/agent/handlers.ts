@@ -228,7 +228,8 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
         `run ${run.id} already ended as ${run.status}${run.errorCode ? ` (${run.errorCode})` : ""}; stop working on it`,
       );
     }
-    if (run.status === "queued") {
+    // Restore and maintenance runs are carried by their command, not claimed: the agent's first report starts them.
+    if (run.status === "queued" && run.runType === "backup") {
       throw new AgentApiError(409, "RUN_NOT_CLAIMED", `run ${run.id} is still queued; claim it with next_run first`);
     }
 
@@ -245,6 +246,7 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
         ...(input.errorCode ? { errorCode: input.errorCode } : {}),
         ...(input.errorMessage ? { errorMessage: input.errorMessage } : {}),
         ...(input.snapshot ? { snapshotId: input.snapshot.id } : {}),
+        ...(run.startedAt ? {} : { startedAt: now }),
         ...(finished ? { finishedAt: now } : {}),
       },
     });

@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+
+// Where the agent keeps its identity and its state, read and validated once. agent.conf holds the server URL, the
+// agent id and its token (a secret: mode 0600, written to a temporary file and renamed so a crash never leaves half
+// a config). The state folder beside it holds each run's spool (seed: %PROGRAMDATA%\E3Backup\runs).
+//
+// Environment: E3_AGENT_CONFIG (the config file), E3_AGENT_STATE (the state folder), E3_AGENT_POLL_SECONDS (how
+// often an idle agent asks for work; default 15).
+
+export const agentConfigSchema = z.strictObject({
+  server: z.url({ protocol: /^https?$/, error: "server must be the portal's http(s) URL" }),
+  agentId: z.uuid({ error: "agentId must be the uuid the portal gave at enrollment" }),
+  agentToken: z.string().min(1, "agentToken is missing"),
+  tenantId: z.uuid().optional(),
+  enrolledAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+const environmentSchema = z.object({
+  E3_AGENT_CONFIG: z.string().min(1).optional(),
+  E3_AGENT_STATE: z.string().min(1).optional(),
+  E3_AGENT_POLL_SECONDS: z.coerce
+    .number({ error: "E3_AGENT_POLL_SECONDS must be a number of seconds" })
+    .positive("E3_AGENT_POLL_SECONDS must be positive")
+    .max(3600, "E3_AGENT_POLL_SECONDS must be at most 3600")
+    .default(15),
+});
+
+export type AgentPaths = { configFile: string; stateDir: string; pollSeconds: number };
+
+/** The config file and state folder for this platform, unless the environment moves them. */
+export function agentPaths(env: NodeJS.ProcessEnv = process.env, platform = process.platform): AgentPaths {
+  const parsed = environmentSchema.parse(env);
+  const base = platform === "win32" ? join(env.PROGRAMDATA ?? "C:\\ProgramData", "E3Backup") : "/etc/e3backup";
+  const configFile = parsed.E3_AGENT_CONFIG ?? join(base, "agent.conf");
+  // Linux keeps state apart from /etc (FHS); Windows keeps everything under ProgramData as the seed did.
+  const defaultState = parsed.E3_AGENT_CONFIG
+    ? join(dirname(parsed.E3_AGENT_CONFIG), "state")
+    : platform === "win32"
+      ? base
+      : "/var/lib/e3backup";
+  return { configFile, stateDir: parsed.E3_AGENT_STATE ?? defaultState, pollSeconds: parsed.E3_AGENT_POLL_SECONDS };
+}
+
+export class AgentConfigError extends Error {
+  readonly code = "AGENT_NOT_ENROLLED";
+}
+
+export async function readAgentConfig(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new AgentConfigError(
+        `${file} does not exist: enroll this machine first with 'e3-backup-agent enroll --server URL --token T'`,
+      );
+    }
+    throw new AgentConfigError(
+      `cannot read ${file} (${code ?? String(error)}); run the agent as the account that enrolled it`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AgentConfigError(`${file} is not valid JSON; enroll again to rewrite it`);
+  }
+  const parsed = agentConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => issue.message).join("; ");
+    throw new AgentConfigError(`${file} is not a valid agent config (${problems}); enroll again to rewrite it`);
+  }
+  return parsed.data;
+}
+
+/** Replaces the config atomically: a temporary file beside it (0600 from its creation), fsync'd, then renamed. */
+export async function writeAgentConfig(file: string, config: AgentConfig): Promise<void> {
+  const valid = agentConfigSchema.parse(config);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.tmp-${randomBytes(6).toString("hex")}`;
+  try {
+    await writeFile(temporary, `${JSON.stringify(valid, null, 2)}\n`, { mode: 0o600, flag: "wx", flush: true });
+    // The mode given to open is masked by the umask; set it explicitly.
+    await chmod(temporary, 0o600);
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,179 @@
+import { hostname } from "node:os";
+import type { AgentCommand, RunAssignment } from "@e3/api/agent-contract";
+import { isEngineError } from "@e3/engine";
+import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
+import { runBackup } from "./backup-run.ts";
+import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
+import { type CommandOutcome, refuseCommand, runRestore } from "./commands.ts";
+import type { AgentConfig } from "./config.ts";
+import { type FinalReport, type ReporterTiming, RunReporter, recoverRuns, sleep } from "./run-reporter.ts";
+
+// The agent in the foreground: ask for a run (next_run claims a queued one or hands back our own interrupted one),
+// run it to its end, and when there is none, do the pending commands; then wait the poll interval (with jitter), or
+// longer and longer while the portal is unreachable. Only a refused identity (401/403) stops the loop: the agent must
+// be enrolled again.
+
+export type LoopOptions = {
+  config: AgentConfig;
+  stateDir: string;
+  pollSeconds: number;
+  version: string;
+  /** Aborted when the agent shuts down (SIGTERM/Ctrl-C): a run in progress stops and is reclaimed after a restart. */
+  signal: AbortSignal;
+  say: (line: string) => void;
+  timing?: ReporterTiming;
+};
+
+/** Why a run stopped on a cancel request, told apart from a shutdown of the agent. */
+class RunCancelled extends Error {
+  readonly code = "RUN_CANCELLED";
+}
+
+function errorCodeOf(error: unknown, fallback: string): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : fallback;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runAgentLoop(options: LoopOptions): Promise<void> {
+  const { config, signal, say } = options;
+  const client = new AgentClient(config.server, { agentId: config.agentId, agentToken: config.agentToken });
+  const policy: BackoffPolicy = { intervalMs: options.pollSeconds * 1000, ...defaultBackoff };
+  const host = hostname();
+  let failures = 0;
+  say(`agent ${config.agentId} polling ${config.server} every ~${options.pollSeconds} s`);
+  while (!signal.aborted) {
+    let busy = false;
+    try {
+      await recoverRuns(client, options.stateDir);
+      const { run } = await client.call("next_run", { hostname: host.slice(0, 255), version: options.version });
+      if (run) {
+        busy = true;
+        await executeRun(client, run, options);
+      } else {
+        const { commands } = await client.call("poll_pending_commands", {});
+        for (const command of commands) {
+          if (signal.aborted) break;
+          busy = true;
+          await executeCommand(client, command, options);
+        }
+      }
+      if (failures > 0) say("the portal is reachable again");
+      failures = 0;
+    } catch (error) {
+      if (error instanceof AgentApiError && (error.status === 401 || error.status === 403)) {
+        throw new AgentApiError(
+          error.status,
+          error.code,
+          `the portal refused this agent's identity (${error.message}); enroll it again with 'e3-backup-agent enroll'`,
+        );
+      }
+      if (signal.aborted) break;
+      failures += 1;
+      say(`${isServerUnavailable(error) ? "portal unreachable" : "poll failed"}: ${messageOf(error)}`);
+    }
+    if (!busy || failures > 0) await sleep(nextPollDelay(policy, failures), signal);
+  }
+}
+
+async function executeRun(client: AgentClient, run: RunAssignment, options: LoopOptions): Promise<void> {
+  const { say, signal } = options;
+  say(`${run.reclaimed ? "resuming" : "starting"} ${run.runType} run ${run.runId} of job "${run.jobName}"`);
+  const cancel = new AbortController();
+  const stop = () => cancel.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  const reporter = await RunReporter.open({
+    client,
+    stateDir: options.stateDir,
+    runId: run.runId,
+    heartbeatSeconds: run.heartbeatSeconds,
+    onCancel: (reason) => {
+      if (!cancel.signal.aborted) say(`run ${run.runId}: ${reason}`);
+      cancel.abort(new RunCancelled(reason));
+    },
+    ...(options.timing ? { timing: options.timing } : {}),
+  });
+  try {
+    await reporter.start();
+    let report: FinalReport;
+    try {
+      report = await runBackup(run, reporter, cancel.signal);
+    } catch (error) {
+      if (signal.aborted) {
+        reporter.log("warn", "the agent is shutting down; the run resumes when it starts again");
+        await reporter.suspend();
+        return;
+      }
+      report = failure(error, cancel.signal, reporter, "BACKUP");
+    }
+    say(`run ${run.runId} ended ${report.status}${report.errorMessage ? `: ${report.errorMessage}` : ""}`);
+    await reporter.finish(report, signal);
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+}
+
+/** The final report of a run that threw: cancelled when a cancel request stopped it, failed otherwise. */
+function failure(error: unknown, cancelled: AbortSignal, reporter: RunReporter, prefix: string): FinalReport {
+  if (cancelled.aborted && cancelled.reason instanceof RunCancelled) {
+    reporter.event(`${prefix}_CANCELLED`, "warn", cancelled.reason.message);
+    return { status: "cancelled", errorCode: "CANCELLED", errorMessage: cancelled.reason.message };
+  }
+  const code = errorCodeOf(error, `${prefix}_FAILED`);
+  reporter.event(`${prefix}_FAILED`, "error", messageOf(error), { code });
+  return { status: "failed", errorCode: code, errorMessage: messageOf(error).slice(0, 10_000) };
+}
+
+async function executeCommand(client: AgentClient, command: AgentCommand, options: LoopOptions): Promise<void> {
+  const { say, signal } = options;
+  say(`command ${command.commandId}: ${command.type}`);
+  if (command.type !== "restore") {
+    await refuseCommand(client, command);
+    return;
+  }
+  await client.call("complete_command", { commandId: command.commandId, status: "running" });
+  const cancel = new AbortController();
+  const stop = () => cancel.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  const reporter = command.runId
+    ? await RunReporter.open({
+        client,
+        stateDir: options.stateDir,
+        runId: command.runId,
+        // Restore runs follow the same heartbeat rule as backups.
+        heartbeatSeconds: 30,
+        onCancel: (reason) => cancel.abort(new RunCancelled(reason)),
+        ...(options.timing ? { timing: options.timing } : {}),
+      })
+    : null;
+  try {
+    await reporter?.start();
+    let outcome: CommandOutcome;
+    try {
+      outcome = await runRestore(command, reporter, cancel.signal);
+    } catch (error) {
+      if (signal.aborted) {
+        await reporter?.suspend();
+        return;
+      }
+      outcome = reporter
+        ? { report: failure(error, cancel.signal, reporter, "RESTORE") }
+        : { report: { status: "failed", errorMessage: messageOf(error) } };
+      if (isEngineError(error)) say(`restore failed: ${error.message}`);
+    }
+    await reporter?.finish(outcome.report, signal);
+    const ok = outcome.report.status === "success" || outcome.report.status === "warning";
+    await client.call("complete_command", {
+      commandId: command.commandId,
+      status: ok ? "completed" : "failed",
+      ...(outcome.result ? { result: outcome.result } : {}),
+      ...(ok ? {} : { errorMessage: outcome.report.errorMessage ?? outcome.report.status }),
+    });
+    say(`command ${command.commandId} ${ok ? "completed" : `failed: ${outcome.report.errorMessage}`}`);
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+}

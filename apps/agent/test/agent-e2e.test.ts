@@ -1,0 +1,260 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFile, chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { appRouter, keyringFromEnv, openSecret } from "@e3/api";
+import { createDatabase, type Database } from "@e3/db";
+import { createTestDatabase } from "@e3/db/testing";
+import { afterAll, describe, expect, it } from "vitest";
+import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
+import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
+import { portalHarness, type RunningPortal } from "../../../test/portal/portal.ts";
+import { repositoryRoot, runAgent } from "./agent-cli.ts";
+
+// The agent end to end with real processes: the production build of the portal on PostgreSQL (test/portal's
+// harness), the real S3 server, and `e3-backup-agent enroll` and `run` as child processes. Jobs, restores and
+// cancels go through the portal's own tRPC routers (as a signed-in client user would call them) on the same
+// database; the agent only ever talks HTTP to the portal. The repository the agent writes is checked by restic.
+
+const exec = promisify(execFile);
+const s3 = s3TestEnv();
+const s3Client = new S3Client({
+  endpoint: s3.endpoint,
+  region: s3.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+});
+const dir = await mkdtemp(join(tmpdir(), "e3-agent-e2e-"));
+await chmod(dir, 0o755);
+const buckets: string[] = [];
+afterAll(async () => {
+  for (const bucket of buckets) await removeBucket(s3Client, bucket).catch(() => {});
+  s3Client.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const { startPortal, cleanups } = portalHarness();
+const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.mjs");
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+type Agent = { child: ChildProcess; output: () => string; exited: Promise<void> };
+
+/** `e3-backup-agent run` in the background; stopped (SIGKILL) by the test's cleanup if still running. */
+function startAgent(env: Record<string, string>): Agent {
+  const child = spawn(process.execPath, [launcher, "run"], { env: { ...process.env, ...env } });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  return { child, output: () => output, exited };
+}
+
+/** A portal with a short reclaim grace, a client user's tRPC caller, and an agent enrolled through the CLI. */
+async function setup(label: string) {
+  const database = await createTestDatabase(label);
+  cleanups.push(database.drop);
+  const secrets = {
+    E3_SECRET_KEY: randomBytes(32).toString("base64"),
+    E3_AUTH_SECRET: randomBytes(32).toString("base64"),
+  };
+  const portal: RunningPortal = await startPortal({
+    DATABASE_URL: database.url,
+    ...secrets,
+    AGENT_RECLAIM_GRACE_SECONDS: "3",
+    AGENT_WATCHDOG_TIMEOUT_SECONDS: "300",
+  });
+  const db: Database = createDatabase(database.url, { poolSize: 2 });
+  const keyring = keyringFromEnv(secrets);
+  cleanups.unshift(() => db.$disconnect());
+  const user = await db.user.findFirstOrThrow({ where: { role: "client" } });
+  const portalApi = appRouter.createCaller({
+    db,
+    keyring,
+    config: { AGENT_RECLAIM_GRACE_SECONDS: 3, AGENT_WATCHDOG_TIMEOUT_SECONDS: 300 },
+    user: { id: user.id, email: user.email, name: user.name, role: "client", tenantId: user.tenantId },
+    impersonatedBy: null,
+    ip: null,
+    live: null,
+  });
+
+  const home = await mkdtemp(join(dir, `${label}-agent-`));
+  const agentEnv = {
+    E3_AGENT_CONFIG: join(home, "agent.conf"),
+    E3_AGENT_STATE: join(home, "state"),
+    E3_AGENT_POLL_SECONDS: "0.5",
+  };
+  const { token } = await portalApi.agents.createEnrollmentToken({ label: "e2e" });
+  const enrolled = await runAgent(["enroll", "--server", portal.url, "--token", token, "--json"], agentEnv);
+  expect(enrolled.stderr).toBe("");
+  expect(enrolled.status).toBe(0);
+  const agentId = (JSON.parse(enrolled.stdout) as { agent_id: string }).agent_id;
+  return { db, keyring, portal, portalApi, agentEnv, agentId, home };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** A backup job to a bucket of its own, created through the portal; `restic` runs on its repository. */
+async function createS3Job({ db, keyring, portalApi, agentId }: Setup, name: string, sourcePaths: string[]) {
+  const bucket = bucketName(name);
+  buckets.push(bucket);
+  const job = await portalApi.jobs.create({
+    name,
+    agentId,
+    engine: "backup",
+    sourcePaths,
+    destination: {
+      type: "s3",
+      bucket,
+      prefix: "machine-1",
+      endpoint: s3.endpoint,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      bucketAutoCreate: true,
+    },
+    schedule: { kind: "manual" },
+    // 4 MiB packs: an index every 16 MiB, so an interrupted run leaves reusable packs early.
+    policy: { packSizeMiB: 4 },
+  });
+  const jobId = (job as { id: string }).id;
+  // The managed repository password, sealed by the portal; only the agent ever gets it in the clear.
+  const sealed = (await db.job.findUniqueOrThrow({ where: { id: jobId } })).repoPasswordEnc ?? "";
+  const password = openSecret(keyring, sealed, "repo_password_enc");
+  const restic = (...args: string[]) =>
+    exec("restic", ["--no-cache", "-r", `s3:${s3.endpoint}/${bucket}/machine-1`, ...args], {
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        AWS_DEFAULT_REGION: s3.region,
+        RESTIC_PASSWORD: password,
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  /** Objects under one folder of the repository; 0 until the agent has created the bucket. */
+  const objects = (folder: string) =>
+    s3Client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `machine-1/${folder}/` })).then(
+      (listing) => listing.KeyCount ?? 0,
+      () => 0,
+    );
+  return { jobId, bucket, restic, objects };
+}
+
+async function runOf(db: Database, runId: string) {
+  return db.run.findUniqueOrThrow({ where: { id: runId } });
+}
+
+async function waitForStatus(db: Database, runId: string, statuses: string[], timeoutMs = 60_000) {
+  return waitFor(
+    `run ${runId} to become ${statuses.join(" or ")}`,
+    async () => {
+      const run = await runOf(db, runId);
+      return statuses.includes(run.status) ? run : null;
+    },
+    timeoutMs,
+  );
+}
+
+async function writeRandomFile(path: string, bytes: number) {
+  const chunk = 8 * 1024 * 1024;
+  await writeFile(path, "");
+  for (let written = 0; written < bytes; written += chunk) {
+    await appendFile(path, randomBytes(Math.min(chunk, bytes - written)));
+  }
+}
+
+describe("e3-backup-agent enroll and run against the portal", () => {
+  it("backs up to S3 (restic check passes), restores selected paths exactly, and cancels a run within 10 s", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await setup("agent");
+    const { db, portalApi, agentEnv } = context;
+    const conf = await stat(agentEnv.E3_AGENT_CONFIG);
+    expect(conf.mode & 0o777).toBe(0o600);
+
+    const source = join(dir, "documents");
+    await mkdir(join(source, "letters", "2026"), { recursive: true });
+    await mkdir(join(source, "photos"), { recursive: true });
+    await writeFile(join(source, "letters", "2026", "bank.txt"), "dear bank\n");
+    await writeFile(join(source, "letters", "a.txt"), randomBytes(300_000));
+    await writeFile(join(source, "photos", "p.jpg"), randomBytes(2_000_000));
+    await writeFile(join(source, "notes.md"), "# notes\n");
+    const documents = await createS3Job(context, "documents", [source]);
+
+    const agent = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId: documents.jobId });
+    const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"]);
+    expect(done, agent.output()).toMatchObject({ status: "success", errorCode: null });
+    expect(done.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+    const catalog = await portalApi.snapshots.list({ jobId: documents.jobId });
+    expect(catalog.map((snapshot) => snapshot.snapshotId)).toEqual([done.snapshotId]);
+    expect(Number(catalog[0]?.fileCount)).toBe(4);
+    const events = await portalApi.runs.events({ runId });
+    expect(events.map((event) => event.type)).toEqual(["BACKUP_STARTING", "BACKUP_COMPLETED"]);
+    expect((await documents.restic("check", "--read-data")).stdout).toContain("no errors were found");
+    const snapshots = JSON.parse((await documents.restic("snapshots", "--json")).stdout) as { id: string }[];
+    expect(snapshots.map((snapshot) => snapshot.id)).toEqual([done.snapshotId]);
+
+    // Restore one folder of the snapshot to a new place through the portal's restore wizard call.
+    const target = join(dir, "restored");
+    const restore = await portalApi.restore.start({
+      jobId: documents.jobId,
+      snapshotId: done.snapshotId ?? "",
+      paths: [join(source, "letters")],
+      targetPath: target,
+      overwrite: "always",
+    });
+    const restored = await waitForStatus(db, restore.restoreRunId, ["success", "failed", "cancelled"]);
+    expect(restored, agent.output()).toMatchObject({ status: "success" });
+    const command = await portalApi.commands.get({ commandId: restore.commandId });
+    expect(command).toMatchObject({ status: "completed", resultJson: { filesRestored: 2 } });
+    // Contents, modes and sizes exactly; times within a microsecond (the engine sets them through utimes' doubles).
+    const restoredEntries = await listFolder(join(target, source));
+    const sourceEntries = (await listFolder(source)).filter((entry) => entry.path.startsWith("letters"));
+    const withoutTimes = (entries: typeof sourceEntries) => entries.map(({ mtimeNs, ...entry }) => entry);
+    expect(withoutTimes(restoredEntries)).toEqual(withoutTimes(sourceEntries));
+    restoredEntries.forEach((entry, index) => {
+      const drift = (entry.mtimeNs ?? 0n) - (sourceEntries[index]?.mtimeNs ?? 0n);
+      expect(drift < 0n ? -drift : drift, entry.path).toBeLessThan(1000n);
+    });
+    const restoreEvents = await portalApi.runs.events({ runId: restore.restoreRunId });
+    expect(restoreEvents.map((event) => event.type)).toEqual(["RESTORE_STARTING", "RESTORE_COMPLETED"]);
+
+    // A long backup cancelled once its first packs are stored ends `cancelled` within 10 s.
+    const big = join(dir, "big");
+    await mkdir(big);
+    await writeRandomFile(join(big, "video.bin"), 400 * 1024 * 1024);
+    const videos = await createS3Job(context, "videos", [big]);
+    const { runId: longRunId } = await portalApi.jobs.runNow({ jobId: videos.jobId });
+    await waitFor("the first packs of the long backup", async () => (await videos.objects("data")) > 0);
+    const cancelledAt = Date.now();
+    await portalApi.runs.cancel({ runId: longRunId });
+    const cancelled = await waitForStatus(db, longRunId, ["success", "failed", "cancelled"], 10_000);
+    expect(cancelled, agent.output()).toMatchObject({ status: "cancelled" });
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    expect((await portalApi.runs.events({ runId: longRunId })).map((event) => event.type)).toContain(
+      "BACKUP_CANCELLED",
+    );
+    expect(agent.child.exitCode).toBeNull();
+  });
+});
