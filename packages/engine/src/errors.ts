@@ -35,7 +35,11 @@ export type EngineErrorCode =
   /** The key (password) that opened the repository cannot be removed: it is in use, and perhaps the last one. */
   | "KEY_IN_USE"
   /** No key file matches the given id or prefix, or the prefix is ambiguous. */
-  | "KEY_NOT_FOUND";
+  | "KEY_NOT_FOUND"
+  /** The folder to sync from cannot be read (missing, not a folder, no permission). */
+  | "SOURCE_UNREADABLE"
+  /** A sync refused to delete at the destination (an empty source facing a full destination). */
+  | "DELETE_REFUSED";
 
 export class EngineError extends Error {
   readonly code: EngineErrorCode;

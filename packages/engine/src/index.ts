@@ -111,6 +111,16 @@ export { MemoryBackend } from "./storage/memory.ts";
 export { openStorage, prepareStorage, type StorageEnvironment } from "./storage/open.ts";
 export { RetryBackend, type RetryPolicy, withRetry } from "./storage/retry.ts";
 export { parseS3Location, type S3Location } from "./storage/s3-location.ts";
+export { parseBandwidth, parseSize } from "./sync/bwlimit.ts";
+export { openSyncTarget } from "./sync/open.ts";
+export {
+  type SyncAction,
+  type SyncFileError,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncResult,
+  syncFolder,
+} from "./sync/sync.ts";
 export { quoteName, unquoteName } from "./tree/go-quote.ts";
 export { formatGoTime, goNodeTime, nowNanoseconds, parseGoTime, type TimeZone } from "./tree/go-time.ts";
 export {

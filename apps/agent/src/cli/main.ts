@@ -25,6 +25,7 @@ commands:
   restore    --repo R SNAPSHOT --target DIR [--include PATH]... [--overwrite always|if-changed|never] [--json]
   enroll     --server URL --token T [--name N] [--json]
   run        (the agent in the foreground: polls the portal, runs backups and restores)
+  sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
              [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--json]
   key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]
@@ -43,6 +44,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   forget: forgetCommand,
   key: keyCommand,
+  sync: (args) => import("./commands/sync.ts").then((module) => module.syncCommand(args)),
 };
 
 function describeError(error: unknown): string {

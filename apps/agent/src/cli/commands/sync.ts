@@ -1,0 +1,98 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { openSyncTarget, parseSize, syncFolder } from "@e3/engine";
+import { z } from "zod";
+import { cancellation, exitCodes, print, UsageError } from "../context.ts";
+import { formatBytes, formatDuration, progressPrinter } from "../output.ts";
+
+// e3-backup-agent sync SRC DEST: rclone-compatible folder mirroring to S3 or a folder. The object cache and the
+// journal of open multipart uploads live in --state-dir (default $XDG_CACHE_HOME/e3/sync, else ~/.cache/e3/sync).
+
+const countSchema = (flag: string) =>
+  z.coerce
+    .number({ error: `${flag} must be a number` })
+    .int(`${flag} must be a whole number`)
+    .min(1, `${flag} must be 1 or more`)
+    .max(256, `${flag} must be at most 256`);
+
+const modeSchema = z.enum(["copy", "sync"], { error: "--mode must be copy or sync" });
+
+export async function syncCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      mode: { type: "string", default: "copy" },
+      include: { type: "string", multiple: true, default: [] },
+      exclude: { type: "string", multiple: true, default: [] },
+      filter: { type: "string", multiple: true, default: [] },
+      bwlimit: { type: "string" },
+      transfers: { type: "string", default: "4" },
+      checkers: { type: "string", default: "8" },
+      checksum: { type: "boolean", default: false },
+      "size-only": { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      "allow-empty-source": { type: "boolean", default: false },
+      "state-dir": { type: "string" },
+      "s3-upload-cutoff": { type: "string" },
+      "s3-chunk-size": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [source, destination] = positionals;
+  if (!source || !destination || positionals.length > 2)
+    throw new UsageError("sync takes a source folder and a destination");
+  if (values.checksum && values["size-only"]) throw new UsageError("--checksum and --size-only exclude each other");
+  const stateDir = values["state-dir"] ?? join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "e3", "sync");
+  const target = openSyncTarget(destination, process.env, {
+    stateDir,
+    ...(values["s3-upload-cutoff"] ? { uploadCutoff: parseSize(values["s3-upload-cutoff"]) } : {}),
+    ...(values["s3-chunk-size"] ? { chunkSize: parseSize(values["s3-chunk-size"]) } : {}),
+  });
+  const printer = progressPrinter(values.json);
+  try {
+    const result = await syncFolder({
+      source,
+      target,
+      mode: modeSchema.parse(values.mode),
+      compare: values.checksum ? "checksum" : values["size-only"] ? "sizeOnly" : "default",
+      transfers: countSchema("--transfers").parse(values.transfers),
+      checkers: countSchema("--checkers").parse(values.checkers),
+      ...(values.bwlimit ? { bwlimit: values.bwlimit } : {}),
+      dryRun: values["dry-run"],
+      allowEmptySource: values["allow-empty-source"],
+      filter: { include: values.include, exclude: values.exclude, filter: values.filter },
+      signal: cancellation(),
+      onProgress: printer.update,
+      onError: (error) => {
+        if (values.json) print(true, { message_type: "error", item: error.path, error }, "");
+        else
+          process.stderr.write(`${error.kind === "skipped" ? "warning" : "error"}: ${error.path}: ${error.message}\n`);
+      },
+    }).finally(printer.done);
+    if (values.json) {
+      print(true, { message_type: "summary", ...result }, "");
+    } else {
+      if (result.dryRun)
+        for (const action of result.plan) process.stdout.write(`would ${action.action} ${action.path}\n`);
+      const verb = result.dryRun ? "would transfer" : "transferred";
+      process.stdout.write(
+        `${result.status}: checked ${result.filesChecked} files, ${verb} ${result.plan.filter((a) => a.action === "upload").length} ` +
+          `(${formatBytes(result.bytesTransferred)}), ${result.mtimesUpdated} mtimes updated, ${result.filesDeleted} deleted ` +
+          `in ${formatDuration(result.elapsedMs)}` +
+          (result.deletionsSkipped ? `; deletions skipped: ${result.deletionsSkipped}` : "") +
+          (result.errors.length ? `; ${result.errors.length} file(s) with errors (listed above)` : "") +
+          "\n",
+      );
+    }
+    return result.status === "failed"
+      ? exitCodes.failed
+      : result.status === "warning"
+        ? exitCodes.incomplete
+        : exitCodes.ok;
+  } finally {
+    await target.close();
+  }
+}

@@ -1,0 +1,460 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { httpStatusOf } from "../storage/errors.ts";
+import { type RetryPolicy, retrying, type StorageOperation } from "../storage/retry.ts";
+import { parseS3Location, S3Backend, type S3Credentials } from "../storage/s3.ts";
+import type { DestinationFile } from "./plan.ts";
+import { allLimited } from "./pool.ts";
+import type { RcloneFilter } from "./rclone-filter.ts";
+import { formatMtime, md5Base64, md5FromEtag, md5FromMetadata, md5Key, mtimeKey, parseMtime } from "./rclone-meta.ts";
+import { type LocalFile, md5OfFile, paced, readRange } from "./source.ts";
+import { StateCache } from "./state-cache.ts";
+import type { SyncTarget, UploadContext } from "./target.ts";
+
+// A folder in an S3 bucket written the way rclone writes it (engine-reference §5.1): one object per file at
+// `prefix/relative/path`, the mtime in `mtime` metadata, Content-MD5 on single-part uploads, `md5chksum` on
+// multipart ones, no folder marker objects. Listing is one ListObjectsV2 walk (rclone's --fast-list); mtimes
+// come from the state cache when it still matches the listing, from a HEAD otherwise. The SDK client is the one
+// S3Backend configures for the S3 family (path style, checksums only when required, bounded sockets).
+
+const MiB = 1024 * 1024;
+const maxParts = 10_000;
+/** Files up to this size are read into memory and sent in one go; larger ones are hashed, then streamed. */
+const bufferedUpTo = 8 * MiB;
+/** One CopyObject can copy at most 5 GiB; a larger file's mtime is fixed by uploading it again (as rclone). */
+const maxCopySize = 5 * 1024 * MiB;
+/** Multipart uploads older than this under our prefix are abandoned ones, whoever started them (rclone cleanup). */
+const abandonedAfterMs = 24 * 3600 * 1000;
+
+export type S3TargetOptions = {
+  /** `s3:http[s]://host[:port]/bucket[/prefix]` (restic's syntax, as the repository commands take it). */
+  location: string;
+  credentials?: S3Credentials;
+  region?: string;
+  /** Where the object cache and the open-uploads journal live; without it every run HEADs as rclone does. */
+  stateDir?: string;
+  /** Files of this size and more go up in parts (rclone --s3-upload-cutoff, default 200 MiB). */
+  uploadCutoff?: number;
+  /** Part size (rclone --s3-chunk-size, default 5 MiB), raised to stay within 10 000 parts. */
+  chunkSize?: number;
+  /** Parts of one file in flight (rclone --s3-upload-concurrency, default 4). */
+  uploadConcurrency?: number;
+  /** Sockets at most (default 32). */
+  maxConnections?: number;
+  retry?: RetryPolicy;
+};
+
+type S3File = DestinationFile & { etag: string; lastModifiedMs: number; md5?: string | undefined; headed?: boolean };
+
+type Written = { size: number; etag: string; mtime: string; md5: string | undefined };
+
+export class S3Target implements SyncTarget {
+  readonly description: string;
+  /** rclone's S3 mtimes are exact to the nanosecond. */
+  readonly modifyWindowNs = 1n;
+  readonly #client: S3Client;
+  readonly #backend: S3Backend;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #stateDir: string | undefined;
+  readonly #uploadCutoff: number;
+  readonly #chunkSize: number;
+  readonly #uploadConcurrency: number;
+  readonly #retry: RetryPolicy;
+  #cache: StateCache | undefined;
+  /** Objects this run wrote without learning their Last-Modified; finish() reads it from a listing. */
+  readonly #written = new Map<string, Written>();
+
+  constructor(options: S3TargetOptions) {
+    const location = parseS3Location(options.location);
+    this.#backend = new S3Backend({
+      ...location,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      region: options.region ?? location.region ?? "us-east-1",
+      maxConnections: options.maxConnections ?? 32,
+    });
+    this.#client = this.#backend.client;
+    this.#bucket = location.bucket;
+    this.#prefix = this.#backend.prefix;
+    this.description = this.#backend.location();
+    this.#stateDir = options.stateDir;
+    this.#uploadCutoff = options.uploadCutoff ?? 200 * MiB;
+    this.#chunkSize = Math.max(5 * MiB, options.chunkSize ?? 5 * MiB);
+    this.#uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
+    this.#retry = options.retry ?? {};
+  }
+
+  #key(path: string): string {
+    return this.#prefix ? `${this.#prefix}/${path}` : path;
+  }
+
+  #send<T>(operation: StorageOperation, target: string, signal: AbortSignal | undefined, task: () => Promise<T>) {
+    return retrying(task, { operation, target, policy: this.#retry, signal }).catch((error: unknown) => {
+      throw signal?.aborted ? signal.reason : describe(error, `${this.description}: ${target}`);
+    });
+  }
+
+  get #state(): StateCache {
+    if (!this.#cache) throw new Error("S3Target.prepare() must run before the target is used");
+    return this.#cache;
+  }
+
+  async prepare(signal: AbortSignal | undefined, dryRun: boolean): Promise<void> {
+    this.#cache = await StateCache.open(this.#stateDir, this.description);
+    if (dryRun) return;
+    const abandoned = new Map(this.#state.openUploads().map((upload) => [upload.uploadId, upload]));
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.#send("list", "open multipart uploads", signal, () =>
+        this.#client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.#bucket,
+            ...(this.#prefix ? { Prefix: `${this.#prefix}/` } : {}),
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (
+          upload.Key &&
+          upload.UploadId &&
+          Date.now() - (upload.Initiated?.getTime() ?? Date.now()) > abandonedAfterMs
+        )
+          abandoned.set(upload.UploadId, { key: upload.Key, uploadId: upload.UploadId });
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    for (const upload of abandoned.values()) await this.#abortUpload(upload.key, upload.uploadId);
+  }
+
+  async list(filter: RcloneFilter, signal: AbortSignal | undefined): Promise<Map<string, DestinationFile>> {
+    const files = new Map<string, DestinationFile>();
+    const folders = new Map<string, boolean>([["", true]]);
+    // A folder is reached only through included parents, as rclone's folder-by-folder walk reaches it.
+    const folderIncluded = (folder: string): boolean => {
+      let known = folders.get(folder);
+      if (known === undefined) {
+        const slash = folder.lastIndexOf("/");
+        known = folderIncluded(slash < 0 ? "" : folder.slice(0, slash)) && filter.includesFolder(folder);
+        folders.set(folder, known);
+      }
+      return known;
+    };
+    const included = (path: string): boolean =>
+      filter.empty || (folderIncluded(path.slice(0, Math.max(0, path.lastIndexOf("/")))) && filter.includesFile(path));
+    for await (const object of this.#listAll(signal)) {
+      const path = object.path;
+      const cached = this.#state.lookup(path, object);
+      const file: S3File = {
+        ...object,
+        md5: cached?.md5 ?? md5FromEtag(object.etag),
+        mtimeNs: cached ? parseMtime(cached.mtime) : undefined,
+      };
+      if (included(path)) files.set(path, file);
+    }
+    return files;
+  }
+
+  async *#listAll(
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<{ path: string; size: number; etag: string; lastModifiedMs: number }> {
+    const prefix = this.#prefix ? `${this.#prefix}/` : "";
+    let token: string | undefined;
+    do {
+      const page = await this.#send("list", "listing", signal, () =>
+        this.#client.send(
+          new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+          { abortSignal: signal },
+        ),
+      );
+      for (const object of page.Contents ?? []) {
+        const path = (object.Key ?? "").slice(prefix.length);
+        // Folder markers (`dir/`) are not files (rclone --s3-directory-markers writes them).
+        if (!path || path.endsWith("/")) continue;
+        yield {
+          path,
+          size: object.Size ?? 0,
+          etag: object.ETag ?? "",
+          lastModifiedMs: object.LastModified?.getTime() ?? 0,
+        };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async loadMtime(file: DestinationFile, signal: AbortSignal | undefined): Promise<void> {
+    await this.#head(file as S3File, signal);
+  }
+
+  async md5(file: DestinationFile, signal: AbortSignal | undefined): Promise<string | undefined> {
+    const object = file as S3File;
+    if (object.md5 === undefined && !object.headed) await this.#head(object, signal);
+    return object.md5;
+  }
+
+  /** The mtime (metadata, else Last-Modified as rclone falls back) and md5chksum, remembered for next time. */
+  async #head(file: S3File, signal: AbortSignal | undefined): Promise<void> {
+    const response = await this.#send("stat", file.path, signal, () =>
+      this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(file.path) }), {
+        abortSignal: signal,
+      }),
+    );
+    const metadata = response.Metadata ?? {};
+    const lastModifiedMs = response.LastModified?.getTime() ?? file.lastModifiedMs;
+    const mtimeNs = parseMtime(metadata[mtimeKey]) ?? BigInt(lastModifiedMs) * 1_000_000n;
+    file.mtimeNs = mtimeNs;
+    file.md5 = md5FromEtag(response.ETag) ?? md5FromMetadata(metadata[md5Key]);
+    file.headed = true;
+    this.#state.remember(file.path, {
+      size: response.ContentLength ?? file.size,
+      etag: response.ETag ?? file.etag,
+      lastModifiedMs,
+      mtime: formatMtime(mtimeNs),
+      ...(file.md5 ? { md5: file.md5 } : {}),
+    });
+  }
+
+  async upload(file: LocalFile, context: UploadContext): Promise<void> {
+    if (file.size >= this.#uploadCutoff) await this.#uploadMultipart(file, context);
+    else await this.#uploadSingle(file, context);
+  }
+
+  async #uploadSingle(file: LocalFile, context: UploadContext): Promise<void> {
+    const { signal, count, bandwidth } = context;
+    let buffer: Buffer | undefined;
+    let md5 = context.md5;
+    if (file.size <= bufferedUpTo) {
+      buffer = await readFile(file.absolute, { signal });
+      // The bytes sent are the bytes hashed, whatever happened to the file since it was listed.
+      md5 = createHash("md5").update(buffer).digest("hex");
+    } else {
+      md5 ??= await md5OfFile(file.absolute, signal);
+    }
+    const size = buffer?.byteLength ?? file.size;
+    const mtime = formatMtime(file.mtimeNs);
+    const response = await this.#send("save", file.path, signal, async () => {
+      const body = paced(buffer ?? { absolute: file.absolute, start: 0, end: size }, bandwidth, count, signal);
+      try {
+        const sent = await this.#client.send(
+          new PutObjectCommand({
+            Bucket: this.#bucket,
+            Key: this.#key(file.path),
+            Body: body.body,
+            ContentLength: size,
+            ContentMD5: md5Base64(md5!),
+            ContentType: "application/octet-stream",
+            Metadata: { [mtimeKey]: mtime },
+          }),
+          { abortSignal: signal },
+        );
+        count(size - body.sent());
+        return sent;
+      } catch (error) {
+        count(-body.sent());
+        throw error;
+      }
+    });
+    this.#written.set(file.path, { size, etag: response.ETag ?? "", mtime, md5 });
+  }
+
+  async #uploadMultipart(file: LocalFile, context: UploadContext): Promise<void> {
+    const { signal, count, bandwidth } = context;
+    const md5 = context.md5 ?? (await md5OfFile(file.absolute, signal));
+    const partSize = Math.max(this.#chunkSize, Math.ceil(file.size / maxParts / MiB) * MiB);
+    const key = this.#key(file.path);
+    const mtime = formatMtime(file.mtimeNs);
+    const created = await this.#send("save", file.path, signal, () =>
+      this.#client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          ContentType: "application/octet-stream",
+          Metadata: { [mtimeKey]: mtime, [md5Key]: md5Base64(md5) },
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new Error(`${this.description}: ${file.path}: the server started an upload without an id`);
+    await this.#state.uploadStarted({ key, uploadId });
+    let completed = false;
+    try {
+      const partCount = Math.max(1, Math.ceil(file.size / partSize));
+      const etags: string[] = [];
+      const numbers = Array.from({ length: partCount }, (_, index) => index + 1);
+      await allLimited(
+        numbers,
+        this.#uploadConcurrency,
+        async (number, partSignal) => {
+          const offset = (number - 1) * partSize;
+          const length = Math.min(partSize, file.size - offset);
+          const part = await readRange(file.absolute, offset, length);
+          const response = await this.#send("save", `${file.path} part ${number}`, partSignal, async () => {
+            const body = paced(part, bandwidth, count, partSignal);
+            try {
+              const sent = await this.#client.send(
+                new UploadPartCommand({
+                  Bucket: this.#bucket,
+                  Key: key,
+                  UploadId: uploadId,
+                  PartNumber: number,
+                  Body: body.body,
+                  ContentLength: length,
+                  ContentMD5: createHash("md5").update(part).digest("base64"),
+                }),
+                { abortSignal: partSignal },
+              );
+              count(length - body.sent());
+              return sent;
+            } catch (error) {
+              count(-body.sent());
+              throw error;
+            }
+          });
+          if (!response.ETag) throw new Error(`${this.description}: ${file.path}: part ${number} has no ETag`);
+          etags[number - 1] = response.ETag;
+        },
+        signal,
+      );
+      const done = await this.#send("save", file.path, signal, () =>
+        this.#client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.#bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      completed = true;
+      await this.#state.uploadEnded(uploadId);
+      this.#written.set(file.path, { size: file.size, etag: done.ETag ?? "", mtime, md5 });
+    } finally {
+      if (!completed) await this.#abortUpload(key, uploadId);
+    }
+  }
+
+  /** Abandons an upload so its parts stop costing storage; runs even after the caller aborted. */
+  async #abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await retrying(
+        () =>
+          this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }), {
+            abortSignal: AbortSignal.timeout(60_000),
+          }),
+        { operation: "remove", target: key, policy: { attempts: 3, baseDelayMs: 200 } },
+      );
+    } catch (error) {
+      // Already gone (completed, aborted, expired): nothing left to clean. Otherwise the journal keeps it for next time.
+      if (httpStatusOf(error) !== 404) return;
+    }
+    await this.#state.uploadEnded(uploadId);
+  }
+
+  async setMtime(file: DestinationFile, source: LocalFile, signal: AbortSignal | undefined): Promise<void> {
+    const object = file as S3File;
+    if (object.size > maxCopySize) {
+      await this.upload(source, { bandwidth: undefined, count: () => {}, signal, md5: object.md5 });
+      return;
+    }
+    const key = this.#key(file.path);
+    const mtime = formatMtime(source.mtimeNs);
+    // A self-copy replacing the metadata keeps the bytes (rclone's SetModTime); md5chksum must survive it.
+    const metadata: Record<string, string> = { [mtimeKey]: mtime };
+    if (object.md5 && md5FromEtag(object.etag) === undefined) metadata[md5Key] = md5Base64(object.md5);
+    const response = await this.#send("save", file.path, signal, () =>
+      this.#client.send(
+        new CopyObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          CopySource: `${this.#bucket}/${encodeURIComponent(key).replace(/%2F/g, "/")}`,
+          MetadataDirective: "REPLACE",
+          ContentType: "application/octet-stream",
+          Metadata: metadata,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const result = response.CopyObjectResult;
+    if (result?.ETag && result.LastModified) {
+      this.#state.remember(file.path, {
+        size: object.size,
+        etag: result.ETag,
+        lastModifiedMs: result.LastModified.getTime(),
+        mtime,
+        ...(object.md5 ? { md5: object.md5 } : {}),
+      });
+    } else {
+      this.#state.forget(file.path);
+    }
+  }
+
+  async remove(path: string, signal: AbortSignal | undefined): Promise<void> {
+    await this.#send("remove", path, signal, () =>
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(path) }), {
+        abortSignal: signal,
+      }),
+    );
+    this.#state.forget(path);
+  }
+
+  async finish(signal: AbortSignal | undefined): Promise<void> {
+    const present = new Set<string>();
+    // One listing learns the Last-Modified of what this run wrote (a PUT does not return it), so the next run can
+    // vouch for these objects without a HEAD. An object someone rewrote meanwhile has another ETag and is skipped.
+    for await (const object of this.#listAll(signal)) {
+      present.add(object.path);
+      const written = this.#written.get(object.path);
+      if (written && written.etag === object.etag && written.size === object.size) {
+        this.#state.remember(object.path, {
+          size: object.size,
+          etag: object.etag,
+          lastModifiedMs: object.lastModifiedMs,
+          mtime: written.mtime,
+          ...(written.md5 ? { md5: written.md5 } : {}),
+        });
+      }
+    }
+    this.#state.retain((path) => present.has(path));
+    await this.#state.save();
+  }
+
+  async close(): Promise<void> {
+    await this.#backend.close();
+  }
+}
+
+/** An SDK failure as an Error that names the object, what the server said and what to check. */
+function describe(error: unknown, where: string): Error {
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : String(error);
+  const status = httpStatusOf(error);
+  const hint =
+    status === 401 || status === 403
+      ? "; check the access key, the secret and the bucket's policy"
+      : name === "NoSuchBucket"
+        ? "; create the bucket or check the destination"
+        : "";
+  const detail = name && message !== name ? `${name}: ${message}` : message || name;
+  return Object.assign(new Error(`${where}: ${detail}${status ? ` (HTTP ${status})` : ""}${hint}`, { cause: error }), {
+    code: "STORAGE_ERROR",
+  });
+}

@@ -1,0 +1,114 @@
+import { createHash } from "node:crypto";
+import { createReadStream, type Dirent, lstatSync, readdirSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { Bandwidth } from "./bwlimit.ts";
+import type { SourceFile } from "./plan.ts";
+import type { RcloneFilter } from "./rclone-filter.ts";
+
+// The local side of a sync: the folder walked once with the filter (folders pruned as rclone prunes them), and
+// each file's bytes handed to a target through the bandwidth limit, counted for progress as they leave.
+
+export type LocalFile = SourceFile & { absolute: string };
+
+export type ListingProblem = { path: string; error: NodeJS.ErrnoException };
+
+/**
+ * Every regular file under `root` the filter includes, by relative path. Symbolic links and special files are
+ * left out (rclone skips links without --copy-links). Synchronous on purpose: tens of thousands of lstat calls
+ * finish several times faster without a promise each, and nothing else waits on the event loop meanwhile.
+ */
+export function walkFolder(
+  root: string,
+  filter: RcloneFilter,
+): { files: Map<string, LocalFile>; problems: ListingProblem[] } {
+  const files = new Map<string, LocalFile>();
+  const problems: ListingProblem[] = [];
+  const visit = (relative: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(relative ? join(root, relative) : root, { withFileTypes: true });
+    } catch (error) {
+      problems.push({ path: relative, error: error as NodeJS.ErrnoException });
+      return;
+    }
+    for (const entry of entries) {
+      const path = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (filter.includesFolder(path)) visit(path);
+        continue;
+      }
+      if (!entry.isFile() || !filter.includesFile(path)) continue;
+      const absolute = join(root, path);
+      try {
+        const stats = lstatSync(absolute, { bigint: true });
+        if (stats.isFile()) files.set(path, { path, absolute, size: Number(stats.size), mtimeNs: stats.mtimeNs });
+      } catch (error) {
+        // Vanished between readdir and lstat: it is not part of this sync.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+          problems.push({ path, error: error as NodeJS.ErrnoException });
+      }
+    }
+  };
+  visit("");
+  return { files, problems };
+}
+
+/** Hex MD5 of a file (or of `length` bytes from `offset`), streamed. */
+export async function md5OfFile(absolute: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(absolute, { highWaterMark: 1 << 20, signal })) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+export async function readRange(absolute: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await open(absolute, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled !== length) throw Object.assign(new Error(`${absolute} shrank while it was read`), { code: "ECHANGED" });
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Counts bytes as they are sent, and takes them back when an attempt fails and is retried. */
+export type ByteCounter = (bytes: number) => void;
+
+/**
+ * A request body: the bytes of `data` (a buffer, or the file's range) paced by the bandwidth limit and counted.
+ * Without a limit a buffer goes as it is (the HTTP client writes it in one go) and is counted once sent.
+ */
+export function paced(
+  data: Buffer | { absolute: string; start: number; end: number },
+  bandwidth: Bandwidth | undefined,
+  count: ByteCounter,
+  signal: AbortSignal | undefined,
+): { body: Buffer | Readable; sent: () => number } {
+  let sent = 0;
+  const limited = bandwidth?.rate() !== undefined;
+  if (Buffer.isBuffer(data) && !limited) return { body: data, sent: () => sent };
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const source: Iterable<Buffer> | AsyncIterable<Buffer> = Buffer.isBuffer(data)
+      ? [data]
+      : createReadStream(data.absolute, { start: data.start, end: data.end - 1, highWaterMark: 256 * 1024, signal });
+    for await (const chunk of source) {
+      const step = bandwidth ? bandwidth.sliceSize() : chunk.byteLength;
+      for (let offset = 0; offset < chunk.byteLength; offset += step) {
+        const slice = chunk.subarray(offset, offset + step);
+        if (bandwidth) await bandwidth.take(slice.byteLength, signal);
+        sent += slice.byteLength;
+        count(slice.byteLength);
+        yield slice;
+      }
+    }
+  }
+  return { body: Readable.from(chunks(), { objectMode: false }), sent: () => sent };
+}

@@ -1,0 +1,134 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+
+// What a sync remembers about a destination between runs, in one folder on the machine that syncs:
+//
+// - Objects: the mtime and MD5 read from each object's metadata, stored with the object's size, ETag and
+//   Last-Modified. rclone HEADs every object on every run to learn its mtime; we HEAD only objects whose listed
+//   (size, ETag, Last-Modified) differ from what we saw, because any rewrite or metadata change (a self-copy
+//   included) gives a new Last-Modified. The cache is checked against every listing, never trusted blindly; a
+//   missing or unreadable cache costs only HEADs.
+// - Open multipart uploads: written down before the first part goes up and crossed out when completed or
+//   aborted, so the next run aborts exactly the uploads a killed run left behind, and nobody else's.
+
+export type CachedObject = { size: number; etag: string; lastModifiedMs: number; mtime: string; md5?: string };
+
+const cacheSchema = z.object({
+  version: z.literal(1),
+  location: z.string(),
+  objects: z.record(z.string(), z.tuple([z.number(), z.string(), z.number(), z.string(), z.string().nullable()])),
+});
+
+const uploadsSchema = z.array(z.object({ key: z.string(), uploadId: z.string() }));
+
+export type OpenUpload = z.infer<typeof uploadsSchema>[number];
+
+export class StateCache {
+  readonly #file: string | undefined;
+  readonly #uploadsFile: string | undefined;
+  readonly #location: string;
+  readonly #objects = new Map<string, CachedObject>();
+  readonly #uploads = new Map<string, OpenUpload>();
+  #uploadsWrite: Promise<void> = Promise.resolve();
+
+  private constructor(folder: string | undefined, location: string) {
+    this.#location = location;
+    if (folder) {
+      const id = createHash("sha256").update(location).digest("hex").slice(0, 32);
+      this.#file = join(folder, `${id}.objects.json`);
+      this.#uploadsFile = join(folder, `${id}.uploads.json`);
+    }
+  }
+
+  /** The state of `location` kept in `folder`; without a folder, a cache that remembers nothing. */
+  static async open(folder: string | undefined, location: string): Promise<StateCache> {
+    const cache = new StateCache(folder, location);
+    if (!folder) return cache;
+    await mkdir(folder, { recursive: true });
+    const objects = cacheSchema.safeParse(await readJson(cache.#file!));
+    // Another location hashing to the same name, or an older format: start afresh (HEADs, not wrong answers).
+    if (objects.success && objects.data.location === location) {
+      for (const [path, [size, etag, lastModifiedMs, mtime, md5]] of Object.entries(objects.data.objects)) {
+        cache.#objects.set(path, { size, etag, lastModifiedMs, mtime, ...(md5 ? { md5 } : {}) });
+      }
+    }
+    const uploads = uploadsSchema.safeParse(await readJson(cache.#uploadsFile!));
+    if (uploads.success) for (const upload of uploads.data) cache.#uploads.set(upload.uploadId, upload);
+    return cache;
+  }
+
+  /** The cached facts, when the object is still the one they were read from. */
+  lookup(path: string, listed: { size: number; etag: string; lastModifiedMs: number }): CachedObject | undefined {
+    const cached = this.#objects.get(path);
+    if (
+      !cached ||
+      cached.size !== listed.size ||
+      cached.etag !== listed.etag ||
+      cached.lastModifiedMs !== listed.lastModifiedMs
+    )
+      return undefined;
+    return cached;
+  }
+
+  remember(path: string, object: CachedObject): void {
+    this.#objects.set(path, object);
+  }
+
+  forget(path: string): void {
+    this.#objects.delete(path);
+  }
+
+  /** Keeps only the paths in `present` (objects deleted by anyone drop out). */
+  retain(present: (path: string) => boolean): void {
+    for (const path of this.#objects.keys()) if (!present(path)) this.#objects.delete(path);
+  }
+
+  async save(): Promise<void> {
+    if (!this.#file) return;
+    const objects: Record<string, [number, string, number, string, string | null]> = {};
+    for (const [path, entry] of this.#objects)
+      objects[path] = [entry.size, entry.etag, entry.lastModifiedMs, entry.mtime, entry.md5 ?? null];
+    await writeAtomically(this.#file, JSON.stringify({ version: 1, location: this.#location, objects }));
+  }
+
+  openUploads(): OpenUpload[] {
+    return [...this.#uploads.values()];
+  }
+
+  /** Resolves once the upload is on disk, so a kill right after still finds it next time. */
+  uploadStarted(upload: OpenUpload): Promise<void> {
+    this.#uploads.set(upload.uploadId, upload);
+    return this.#writeUploads();
+  }
+
+  uploadEnded(uploadId: string): Promise<void> {
+    this.#uploads.delete(uploadId);
+    return this.#writeUploads();
+  }
+
+  #writeUploads(): Promise<void> {
+    const file = this.#uploadsFile;
+    if (!file) return Promise.resolve();
+    // Serialized: the last write holds the latest set.
+    this.#uploadsWrite = this.#uploadsWrite.then(() =>
+      writeAtomically(file, JSON.stringify([...this.#uploads.values()])),
+    );
+    return this.#uploadsWrite;
+  }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, file);
+}

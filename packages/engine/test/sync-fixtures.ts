@@ -1,0 +1,64 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, utimes, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { S3Target, type S3TargetOptions } from "../src/sync/s3-target.ts";
+import { type S3TestEnv, s3TestEnv } from "./storage-s3-env.ts";
+
+// Shared by the sync suites: rclone 1.60 configured through environment variables against the same S3 server
+// (rclone needs AWS_CA_BUNDLE removed: it fails on a bundle file it cannot use for plain http), S3 targets, and
+// generated trees.
+
+export const env: S3TestEnv = s3TestEnv();
+
+export type RcloneRun = { status: number | null; stdout: string; stderr: string };
+
+/** Runs rclone with the remote `e3:` pointing at the test server. */
+export function rclone(args: string[]): RcloneRun {
+  const environment: Record<string, string | undefined> = {
+    ...process.env,
+    RCLONE_CONFIG_E3_TYPE: "s3",
+    RCLONE_CONFIG_E3_PROVIDER: "Other",
+    RCLONE_CONFIG_E3_ENDPOINT: env.endpoint,
+    RCLONE_CONFIG_E3_ACCESS_KEY_ID: env.accessKeyId,
+    RCLONE_CONFIG_E3_SECRET_ACCESS_KEY: env.secretAccessKey,
+    RCLONE_CONFIG_E3_REGION: env.region,
+    RCLONE_CONFIG: "/dev/null",
+  };
+  delete environment.AWS_CA_BUNDLE;
+  const result = spawnSync("rclone", args, { env: environment, encoding: "utf8", maxBuffer: 1 << 26 });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The transfers, deletions and mtime updates `rclone sync --dry-run` would make (its NOTICE lines). */
+export function rclonePlannedChanges(source: string, remote: string, extra: string[] = []): string[] {
+  const run = rclone(["sync", "--dry-run", ...extra, source, remote]);
+  if (run.status !== 0) throw new Error(`rclone sync --dry-run failed: ${run.stderr}`);
+  return run.stderr.split("\n").filter((line) => /Skipped (copy|delete|update|set)/.test(line));
+}
+
+export function s3Target(bucket: string, prefix: string, options: Partial<S3TargetOptions> = {}): S3Target {
+  return new S3Target({
+    location: `s3:${env.endpoint}/${bucket}${prefix ? `/${prefix}` : ""}`,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+    region: env.region,
+    retry: { attempts: 4, baseDelayMs: 20 },
+    ...options,
+  });
+}
+
+export type TreeFile = { path: string; size: number; mtimeMs?: number };
+
+/** Files of random bytes at the given paths, with fixed mtimes (with sub-millisecond parts) unless given. */
+export async function makeTree(root: string, files: TreeFile[]): Promise<void> {
+  for (const [index, file] of files.entries()) {
+    const absolute = join(root, file.path);
+    await mkdir(dirname(absolute), { recursive: true });
+    await writeFile(absolute, randomBytes(file.size));
+    const seconds = (file.mtimeMs ?? 1_600_000_000_000 + index * 1_234_567) / 1000 + 0.000_321;
+    await utimes(absolute, seconds, seconds);
+  }
+}
+
+export const MiB = 1024 * 1024;
