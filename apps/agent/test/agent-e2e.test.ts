@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFile, chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -189,8 +189,30 @@ describe("e3-backup-agent enroll and run against the portal", () => {
   }, async () => {
     const context = await setup("agent");
     const { db, portalApi, agentEnv } = context;
+    const spareEnv = { ...agentEnv, E3_AGENT_CONFIG: join(context.home, "spare.conf") };
     const conf = await stat(agentEnv.E3_AGENT_CONFIG);
     expect(conf.mode & 0o777).toBe(0o600);
+    const identity = await readFile(agentEnv.E3_AGENT_CONFIG, "utf8");
+
+    // A used token and an unreachable portal fail with a message that says what to do, and keep the identity.
+    const { token } = await portalApi.agents.createEnrollmentToken({ label: "twice" });
+    expect((await runAgent(["enroll", "--server", context.portal.url, "--token", token], spareEnv)).status).toBe(0);
+    const reused = await runAgent(["enroll", "--server", context.portal.url, "--token", token], agentEnv);
+    expect(reused.status).toBe(1);
+    expect(reused.stderr).toContain("already used or expired; create a new one in the portal");
+    const unreachable = await runAgent(["enroll", "--server", "http://127.0.0.1:9", "--token", token], agentEnv);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toContain("cannot reach the portal at http://127.0.0.1:9");
+    expect(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")).toBe(identity);
+    // Enrolling again with a new token replaces the identity.
+    const spareId = () => readFile(spareEnv.E3_AGENT_CONFIG, "utf8").then((text) => JSON.parse(text).agentId);
+    const before = await spareId();
+    const fresh = await portalApi.agents.createEnrollmentToken({ label: "again" });
+    expect((await runAgent(["enroll", "--server", context.portal.url, "--token", fresh.token], spareEnv)).status).toBe(
+      0,
+    );
+    expect(await spareId()).not.toBe(before);
+    expect((await stat(spareEnv.E3_AGENT_CONFIG)).mode & 0o777).toBe(0o600);
 
     const source = join(dir, "documents");
     await mkdir(join(source, "letters", "2026"), { recursive: true });
@@ -256,5 +278,42 @@ describe("e3-backup-agent enroll and run against the portal", () => {
       "BACKUP_CANCELLED",
     );
     expect(agent.child.exitCode).toBeNull();
+  });
+
+  it("resumes a run after the agent is SIGKILLed: the restarted agent reclaims it and reuses the uploaded packs", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await setup("resume");
+    const { db, portalApi, agentEnv } = context;
+    const source = join(dir, "resume-source");
+    await mkdir(source);
+    const size = 256 * 1024 * 1024;
+    await writeRandomFile(join(source, "disk.img"), size);
+    const job = await createS3Job(context, "resume", [source]);
+
+    const first = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId: job.jobId });
+    // Killed once the engine has indexed its first packs (every 4 packs), mid-upload.
+    await waitFor("the first index of the interrupted run", async () => (await job.objects("index")) > 0);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    expect(await runOf(db, runId)).toMatchObject({ status: "running", snapshotId: null });
+
+    const second = startAgent(agentEnv);
+    const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"]);
+    expect(done, second.output()).toMatchObject({ status: "success", errorCode: null });
+    expect(second.output()).toContain(`resuming backup run ${runId}`);
+    const stats = done.statsJson as { dataAdded: number; totalBytesProcessed: number };
+    expect(stats.totalBytesProcessed).toBe(size);
+    // What the killed run uploaded and indexed was not uploaded again.
+    expect(stats.dataAdded).toBeLessThan(size - 8 * 1024 * 1024);
+    const types = (await portalApi.runs.events({ runId })).map((event) => event.type);
+    expect(types).toEqual(["BACKUP_STARTING", "BACKUP_RESUMING", "BACKUP_COMPLETED"]);
+    expect((await portalApi.snapshots.list({ jobId: job.jobId })).map((snapshot) => snapshot.snapshotId)).toEqual([
+      done.snapshotId,
+    ]);
+    // The dead agent's lock is stale to restic (this host, no such process); unlock removes it before the check.
+    await job.restic("unlock");
+    expect((await job.restic("check", "--read-data")).stdout).toContain("no errors were found");
   });
 });

@@ -63,7 +63,10 @@ export class AgentClient {
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new ServerUnavailableError(`cannot reach the portal at ${this.#server} (${cause})`, { cause: error });
+      throw new ServerUnavailableError(
+        `cannot reach the portal at ${this.#server} (${cause}); check the address and that the portal is running`,
+        { cause: error },
+      );
     }
     const text = await response.text().catch(() => "");
     if (!response.ok) {

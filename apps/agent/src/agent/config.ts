@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, posix, win32 } from "node:path";
 import { z } from "zod";
 
 // Where the agent keeps its identity and its state, read and validated once. agent.conf holds the server URL, the
@@ -34,11 +34,12 @@ export type AgentPaths = { configFile: string; stateDir: string; pollSeconds: nu
 /** The config file and state folder for this platform, unless the environment moves them. */
 export function agentPaths(env: NodeJS.ProcessEnv = process.env, platform = process.platform): AgentPaths {
   const parsed = environmentSchema.parse(env);
-  const base = platform === "win32" ? join(env.PROGRAMDATA ?? "C:\\ProgramData", "E3Backup") : "/etc/e3backup";
-  const configFile = parsed.E3_AGENT_CONFIG ?? join(base, "agent.conf");
+  const path = platform === "win32" ? win32 : posix;
+  const base = platform === "win32" ? path.join(env.PROGRAMDATA ?? "C:\\ProgramData", "E3Backup") : "/etc/e3backup";
+  const configFile = parsed.E3_AGENT_CONFIG ?? path.join(base, "agent.conf");
   // Linux keeps state apart from /etc (FHS); Windows keeps everything under ProgramData as the seed did.
   const defaultState = parsed.E3_AGENT_CONFIG
-    ? join(dirname(parsed.E3_AGENT_CONFIG), "state")
+    ? path.join(path.dirname(parsed.E3_AGENT_CONFIG), "state")
     : platform === "win32"
       ? base
       : "/var/lib/e3backup";

@@ -1,6 +1,5 @@
 import { hostname } from "node:os";
 import type { AgentCommand, RunAssignment } from "@e3/api/agent-contract";
-import { isEngineError } from "@e3/engine";
 import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
 import { runBackup } from "./backup-run.ts";
 import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
@@ -162,7 +161,6 @@ async function executeCommand(client: AgentClient, command: AgentCommand, option
       outcome = reporter
         ? { report: failure(error, cancel.signal, reporter, "RESTORE") }
         : { report: { status: "failed", errorMessage: messageOf(error) } };
-      if (isEngineError(error)) say(`restore failed: ${error.message}`);
     }
     await reporter?.finish(outcome.report, signal);
     const ok = outcome.report.status === "success" || outcome.report.status === "warning";

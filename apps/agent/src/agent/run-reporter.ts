@@ -13,7 +13,7 @@ import { Spool, type SpoolSender } from "./spool.ts";
 // when it starts again (recoverRuns).
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
-export type FinalReport = Omit<UpdateRunRequest, "runId" | "progress" | "status"> & {
+export type FinalReport = Omit<UpdateRunRequest, "runId" | "status"> & {
   status: "success" | "warning" | "failed" | "cancelled";
 };
 
@@ -193,8 +193,8 @@ export class RunReporter {
   /** Records the final report on disk, then delivers it and the spool, retrying while the portal is unreachable. */
   async finish(report: FinalReport, signal?: AbortSignal): Promise<void> {
     await this.#stopTicking();
-    if (this.#progress) this.log("debug", "final progress", { progress: this.#progress });
-    await writeFile(join(this.#folder, "final.json"), JSON.stringify(report), { mode: 0o600 });
+    const final = { ...(this.#progress ? { progress: this.#progress } : {}), ...report };
+    await writeFile(join(this.#folder, "final.json"), JSON.stringify(final), { mode: 0o600 });
     await deliverPending(this.#client, this.#folder, this.runId, this.#spool, { persist: true, signal });
   }
 
