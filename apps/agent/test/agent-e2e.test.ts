@@ -262,6 +262,15 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const restoreEvents = await portalApi.runs.events({ runId: restore.restoreRunId });
     expect(restoreEvents.map((event) => event.type)).toEqual(["RESTORE_STARTING", "RESTORE_COMPLETED"]);
 
+    // Commands this agent cannot do yet are answered at once, and their run does not wait forever.
+    const maintenance = await portalApi.commands.maintenance({ jobId: documents.jobId, kind: "maintenance_quick" });
+    const refused = await waitForStatus(db, maintenance.runId, ["success", "failed", "cancelled"], 10_000);
+    expect(refused).toMatchObject({ status: "failed", errorCode: "NOT_SUPPORTED" });
+    expect(await portalApi.commands.get({ commandId: maintenance.commandId })).toMatchObject({
+      status: "failed",
+      errorMessage: expect.stringContaining("does not support maintenance_quick commands yet"),
+    });
+
     // A long backup cancelled once its first packs are stored ends `cancelled` within 10 s.
     const big = join(dir, "big");
     await mkdir(big);
