@@ -14,7 +14,7 @@ export type AgentRun = { status: number | null; signal: NodeJS.Signals | null; s
 export function runAgent(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { killAfterMs?: number; uid?: number; gid?: number } = {},
+  options: { killAfterMs?: number; killWhen?: Promise<unknown>; uid?: number; gid?: number } = {},
 ): Promise<AgentRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [launcher, ...args], {
@@ -31,6 +31,7 @@ export function runAgent(
     });
     const timer =
       options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), options.killAfterMs);
+    void options.killWhen?.then(() => child.kill("SIGKILL"));
     child.on("error", reject);
     child.on("close", (status, signal) => {
       clearTimeout(timer);

@@ -3,10 +3,9 @@ import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectSameListing, listFolder } from "../../../packages/engine/test/fs-listing.ts";
-import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
+import { s3TestBuckets } from "../../../packages/engine/test/storage-s3-env.ts";
 import { jsonLines, linkedBin, runAgent } from "./agent-cli.ts";
 
 // The engine CLI end to end, as an operator runs it: init, backup, snapshots, ls and restore against a folder and
@@ -15,19 +14,8 @@ import { jsonLines, linkedBin, runAgent } from "./agent-cli.ts";
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), "e3-cli-"));
 await chmod(dir, 0o755);
-const s3 = s3TestEnv();
-const s3Client = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-});
-const buckets: string[] = [];
-afterAll(async () => {
-  for (const bucket of buckets) await removeBucket(s3Client, bucket);
-  s3Client.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
+const s3 = s3TestBuckets(afterAll);
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function makeSource(source: string): Promise<void> {
   await mkdir(join(source, "docs", "empty"), { recursive: true });
@@ -41,18 +29,7 @@ async function makeSource(source: string): Promise<void> {
 
 const locations = {
   "a local folder": () => ({ repo: join(dir, "local-repo"), env: {} }),
-  "an S3 bucket": () => {
-    const bucket = bucketName("cli");
-    buckets.push(bucket);
-    return {
-      repo: `s3:${s3.endpoint}/${bucket}/e3-repo`,
-      env: {
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        AWS_DEFAULT_REGION: s3.region,
-      },
-    };
-  },
+  "an S3 bucket": () => ({ repo: `s3:${s3.env.endpoint}/${s3.bucket("cli")}/e3-repo`, env: s3.storageEnv }),
 };
 
 describe("e3-backup-agent", () => {

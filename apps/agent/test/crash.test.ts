@@ -3,12 +3,12 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { S3Client } from "@aws-sdk/client-s3";
-import { nodeAt, openRepository, openStorage, RepositoryReader } from "@e3/engine";
+import { listAll, nodeAt, openRepository, openStorage, RepositoryReader } from "@e3/engine";
 import { afterAll, describe, expect, it } from "vitest";
 import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
-import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
+import { s3TestBuckets } from "../../../packages/engine/test/storage-s3-env.ts";
 import { jsonLines, runAgent } from "./agent-cli.ts";
 
 // Crash safety: backups killed with SIGKILL at random moments, against a folder and a real S3 server. After every
@@ -18,19 +18,8 @@ import { jsonLines, runAgent } from "./agent-cli.ts";
 const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), "e3-crash-"));
 await chmod(dir, 0o755);
-const s3 = s3TestEnv();
-const s3Client = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-});
-const buckets: string[] = [];
-afterAll(async () => {
-  for (const bucket of buckets) await removeBucket(s3Client, bucket);
-  s3Client.destroy();
-  await rm(dir, { recursive: true, force: true });
-});
+const s3 = s3TestBuckets(afterAll);
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const trialsPerRepository = 12;
 
@@ -51,14 +40,8 @@ describe(`backups killed at random points (seed ${seed})`, () => {
     let repo = join(dir, "local-repo");
     let storageEnv: Record<string, string> = {};
     if (kind === "s3") {
-      const bucket = bucketName("crash");
-      buckets.push(bucket);
-      repo = `s3:${s3.endpoint}/${bucket}`;
-      storageEnv = {
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        AWS_DEFAULT_REGION: s3.region,
-      };
+      repo = `s3:${s3.env.endpoint}/${s3.bucket("crash")}`;
+      storageEnv = s3.storageEnv;
     }
     const env = { ...storageEnv, E3_REPOSITORY: repo, E3_PASSWORD: "crash", AWS_CA_BUNDLE: undefined };
     const restic = (...args: string[]) =>
@@ -91,8 +74,21 @@ describe(`backups killed at random points (seed ${seed})`, () => {
     }
     expect(killed).toBeGreaterThan(trialsPerRepository / 2);
 
-    // The completing backup stores exactly the chunks of the new files that no earlier run indexed.
+    // One more run, killed right after it wrote its first index file: those packs must be reused below.
     const repository = await openRepository(openStorage(repo, storageEnv), "crash");
+    const indexFiles = async () => (await listAll(repository.storage, "index")).length;
+    const indexesBefore = await indexFiles();
+    await writeFile(join(source, "late.bin"), randomBytes(40 * 1024 * 1024));
+    let running = true;
+    const firstIndexWritten = (async () => {
+      while (running && (await indexFiles()) === indexesBefore) await sleep(10);
+    })();
+    const late = await runAgent(["backup", "--json", "--pack-size", "4", source], env, { killWhen: firstIndexWritten });
+    running = false;
+    expect(late.signal, late.stdout).toBe("SIGKILL");
+    await restic("unlock");
+
+    // The completing backup stores exactly the chunks of the new files that no earlier run indexed.
     const indexedBefore = new Set((await new RepositoryReader(repository.key, repository.storage).index()).keys());
     const final = await runAgent(["backup", "--json", "--pack-size", "4", source], env);
     expect(final.status, final.stderr).toBe(0);
@@ -100,8 +96,8 @@ describe(`backups killed at random points (seed ${seed})`, () => {
     const reader = new RepositoryReader(repository.key, repository.storage);
     const latest = (await reader.snapshots()).find((snapshot) => snapshot.id === summary.snapshot_id)!;
     const newChunks = new Set<string>();
-    for (let trial = 0; trial < trialsPerRepository; trial++) {
-      const { node } = await nodeAt(reader, latest, join(source, `new-${trial}.bin`));
+    for (const name of [...Array.from({ length: trialsPerRepository }, (_, trial) => `new-${trial}.bin`), "late.bin"]) {
+      const { node } = await nodeAt(reader, latest, join(source, name));
       for (const id of node?.content ?? []) newChunks.add(id);
     }
     const missing = [...newChunks].filter((id) => !indexedBefore.has(id));

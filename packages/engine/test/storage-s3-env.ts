@@ -5,7 +5,7 @@ import {
   DeleteObjectsCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  type S3Client,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { S3Backend, type S3BackendOptions } from "../src/storage/s3.ts";
 
@@ -66,4 +66,37 @@ export async function removeBucket(client: S3Client, bucket: string): Promise<vo
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * For suites that hand buckets to other programs (the CLI, restic): names fresh buckets, and removes them when the
+ * suite ends. `storageEnv` holds the AWS_* variables those programs read.
+ */
+export function s3TestBuckets(afterAll: (cleanup: () => Promise<void>) => void) {
+  const env = s3TestEnv();
+  const client = new S3Client({
+    endpoint: env.endpoint,
+    region: env.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env.accessKeyId, secretAccessKey: env.secretAccessKey },
+  });
+  const buckets: string[] = [];
+  afterAll(async () => {
+    for (const bucket of buckets) await removeBucket(client, bucket);
+    client.destroy();
+  });
+  return {
+    env,
+    storageEnv: {
+      AWS_ACCESS_KEY_ID: env.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: env.secretAccessKey,
+      AWS_DEFAULT_REGION: env.region,
+    },
+    /** A new bucket name, removed with everything in it after the suite. */
+    bucket(label: string): string {
+      const name = bucketName(label);
+      buckets.push(name);
+      return name;
+    },
+  };
 }
