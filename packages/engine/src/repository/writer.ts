@@ -26,6 +26,7 @@ export type Compression = "auto" | "off" | "max";
 /** zstd levels: restic's "auto" is klauspost's SpeedDefault (≈ zstd 3), "max" its SpeedBestCompression (≈ 11). */
 const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
 const defaultPackSize = 16 * 1024 * 1024;
+const indexAtLeastEveryMs = 30_000;
 /** Blobs smaller than this are sealed on the calling thread (small files, trees). */
 const inlineSealingBelow = 64 * 1024;
 
@@ -78,6 +79,8 @@ export class RepositoryWriter {
   #failure: { error: unknown } | null = null;
   /** Packs uploaded and not yet named by an index file. */
   readonly #unindexed: IndexedPack[] = [];
+  /** When the oldest pack not yet named by an index file finished uploading. */
+  #oldestUnindexedAt = 0;
   readonly stats: WriterStats = { dataBlobs: 0, treeBlobs: 0, dataAdded: 0, dataAddedPacked: 0, packsWritten: 0 };
 
   constructor(key: CryptoKey, storage: StorageBackend, options: WriterOptions = {}) {
@@ -179,8 +182,12 @@ export class RepositoryWriter {
         const id = createHash("sha256").update(bytes).digest("hex");
         await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal });
         this.stats.packsWritten++;
+        if (this.#unindexed.length === 0) this.#oldestUnindexedAt = Date.now();
         this.#unindexed.push({ id, blobs });
-        if (this.#unindexed.length >= this.#packsPerIndex) await this.#writeIndex();
+        // Every few packs, and on a slow link with the first pack done after half a minute, so little is lost to a
+        // crash.
+        const due = Date.now() - this.#oldestUnindexedAt >= indexAtLeastEveryMs;
+        if (this.#unindexed.length >= this.#packsPerIndex || due) await this.#writeIndex();
       })().finally(release),
     );
   }
