@@ -65,6 +65,25 @@ type Counters = Omit<
 >;
 
 const readSize = 1024 * 1024;
+/**
+ * Entries of one folder worked on at once. Folders nest, so the walk's width is this to the power of the depth:
+ * enough to keep reads, hashing and uploads overlapped, few enough that a huge tree is not all in memory at once.
+ */
+const entriesAtOnce = 8;
+
+/** `map` with at most `limit` calls of `work` pending at a time; results in input order. */
+async function mapWithLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
 
 function errorMessage(error: unknown): string {
   const errno = error as NodeJS.ErrnoException;
@@ -183,8 +202,8 @@ class Archiver {
     const names = readdirSync(path, { encoding: "buffer" });
     names.sort(Buffer.compare);
     const previous = await this.parentNodes(parentTreeId);
-    const nodes = await Promise.all(
-      names.map((name) => this.#saveEntry(joinPath(path, name), name, previous.get(name.toString("latin1")))),
+    const nodes = await mapWithLimit(names, entriesAtOnce, (name) =>
+      this.#saveEntry(joinPath(path, name), name, previous.get(name.toString("latin1"))),
     );
     const kept = nodes.filter((node): node is TreeNode => node !== null);
     if (this.#includes.size > 0 && kept.length === 0 && !this.#includes.matches(display)) return null;
@@ -246,8 +265,11 @@ class Archiver {
       return;
     }
     // Every read holds a slot until its blobs are queued, so however wide the tree, only a few files' bytes wait
-    // for the packs ahead of them.
-    await this.#files.run(() => (size < minChunkSize ? this.#readSmallFile(node, path) : this.#readFile(node, path)));
+    // for the packs ahead of them; their ids are awaited after the slot is free.
+    const { stored } = await this.#files.run(() =>
+      size < minChunkSize ? this.#readSmallFile(node, path) : this.#readFile(node, path),
+    );
+    await stored;
     if (previous?.type === "file") this.counters.filesChanged++;
     else this.counters.filesNew++;
     this.#fileDone(0);
@@ -262,16 +284,25 @@ class Archiver {
    * A file below the chunker's minimum size is one chunk: read in one blocking call, which for small files costs a
    * fraction of an asynchronous open/read/close (tens of thousands of small files are common).
    */
-  async #readSmallFile(node: TreeNode, path: Buffer): Promise<void> {
+  async #readSmallFile(node: TreeNode, path: Buffer): Promise<{ stored: Promise<void> }> {
     const data = readFileSync(path);
     if (data.length >= minChunkSize) throw Object.assign(new Error("grew while being backed up"), { code: "ECHANGED" });
     this.#progress.state.bytesDone += data.length;
     node.size = BigInt(data.length);
-    node.content = data.length === 0 ? [] : [(await this.#writer.addBlob("data", data)).id];
+    if (data.length === 0) {
+      node.content = [];
+      return { stored: Promise.resolve() };
+    }
+    const { result } = await this.#writer.queueBlob(data);
+    return {
+      stored: result.then(({ id }) => {
+        node.content = [id];
+      }),
+    };
   }
 
   /** Reads a file once, cutting it with the repository's chunker and storing every new chunk. */
-  async #readFile(node: TreeNode, path: Buffer): Promise<void> {
+  async #readFile(node: TreeNode, path: Buffer): Promise<{ stored: Promise<void> }> {
     const display = path.toString();
     this.#activeFiles.add(display);
     this.#progress.state.currentFile = display;
@@ -288,7 +319,7 @@ class Archiver {
       const chunker = new RabinChunker(this.#tables);
       const results: Promise<{ id: string }>[] = [];
       const store = async (end: number) => {
-        results.push((await this.#writer.queueBlob("data", Buffer.from(buffer.subarray(chunkStart, end)))).result);
+        results.push((await this.#writer.queueBlob(Buffer.from(buffer.subarray(chunkStart, end)))).result);
         chunkStart = end;
       };
       let chunkStart = 0;
@@ -310,10 +341,12 @@ class Archiver {
         this.#progress.state.bytesDone += bytesRead;
       }
       if (chunker.finish() && fill > chunkStart) await store(fill);
-      const content = (await Promise.all(results)).map((result) => result.id);
-      node.content = content;
       // The size stored is what was read: a file that grew or shrank meanwhile stays self-consistent.
       node.size = BigInt(total);
+      const stored = Promise.all(results).then((ids) => {
+        node.content = ids.map((result) => result.id);
+      });
+      return { stored };
     } finally {
       this.#activeFiles.delete(display);
       await file?.close();

@@ -17,12 +17,17 @@ export type CompressionLevel = number | null;
 export type IdentifiedBlob = SealedBlob & { id: string };
 
 export interface BlobSealer {
-  seal(plaintext: Buffer, level: CompressionLevel): Promise<IdentifiedBlob>;
+  /** Seals a batch of blobs (small blobs travel together: one thread hop for many). */
+  seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]>;
   close(): Promise<void>;
 }
 
 export function blobId(plaintext: Uint8Array): string {
   return createHash("sha256").update(plaintext).digest("hex");
+}
+
+export function identifiedBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): IdentifiedBlob {
+  return { id: blobId(plaintext), ...sealBlob(key, plaintext, level) };
 }
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
@@ -44,7 +49,7 @@ export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: Compressi
 /** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */
 export function inlineSealer(key: CryptoKey): BlobSealer {
   return {
-    seal: async (plaintext, level) => ({ id: blobId(plaintext), ...sealBlob(key, plaintext, level) }),
+    seal: async (plaintexts, level) => plaintexts.map((plaintext) => identifiedBlob(key, plaintext, level)),
     close: async () => {},
   };
 }
@@ -62,8 +67,15 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
-type Job = { resolve: (blob: IdentifiedBlob) => void; reject: (error: Error) => void };
-type Reply = { job: number; id?: string; sealed?: ArrayBuffer; uncompressedLength?: number; error?: string };
+type Job = { resolve: (blobs: IdentifiedBlob[]) => void; reject: (error: Error) => void };
+/** A batch crosses threads as one buffer of blobs back to back plus their lengths, in both directions. */
+export type SealRequest = { job: number; plaintexts: ArrayBuffer; lengths: number[]; level: CompressionLevel };
+export type SealReply = {
+  job: number;
+  sealed?: ArrayBuffer;
+  blobs?: { id: string; length: number; uncompressedLength?: number }[];
+  error?: string;
+};
 
 /**
  * A fixed pool of worker threads, started on the first blob (an unchanged re-backup never needs them); jobs go to
@@ -89,19 +101,23 @@ export class WorkerSealer implements BlobSealer {
         workerData: { key: keyToJson(key) },
       });
       const entry = { worker, jobs: new Map<number, Job>() };
-      worker.on("message", (reply: Reply) => {
+      worker.on("message", (reply: SealReply) => {
         const job = entry.jobs.get(reply.job);
         if (!job) return;
         entry.jobs.delete(reply.job);
-        if (reply.error !== undefined || !reply.sealed || !reply.id) {
+        if (reply.error !== undefined || !reply.sealed || !reply.blobs) {
           job.reject(new Error(reply.error ?? "worker sent no blob"));
-        } else {
-          job.resolve({
-            id: reply.id,
-            sealed: Buffer.from(reply.sealed),
-            ...(reply.uncompressedLength !== undefined ? { uncompressedLength: reply.uncompressedLength } : {}),
-          });
+          return;
         }
+        const sealed = Buffer.from(reply.sealed);
+        let offset = 0;
+        job.resolve(
+          reply.blobs.map(({ id, length, uncompressedLength }) => {
+            const blob = sealed.subarray(offset, offset + length);
+            offset += length;
+            return { id, sealed: blob, ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
+          }),
+        );
       });
       const failAll = (error: Error) => {
         for (const job of entry.jobs.values()) job.reject(error);
@@ -115,14 +131,16 @@ export class WorkerSealer implements BlobSealer {
     }
   }
 
-  seal(plaintext: Buffer, level: CompressionLevel): Promise<IdentifiedBlob> {
+  seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]> {
     if (this.#workers.length === 0) this.#start();
     const entry = this.#workers.reduce((best, next) => (next.jobs.size < best.jobs.size ? next : best));
     const job = this.#nextJob++;
-    const buffer = transferable(plaintext);
+    const buffer =
+      plaintexts.length === 1 ? transferable(plaintexts[0] as Buffer) : transferable(Buffer.concat(plaintexts));
+    const request: SealRequest = { job, plaintexts: buffer, lengths: plaintexts.map((p) => p.length), level };
     return new Promise((resolve, reject) => {
       entry.jobs.set(job, { resolve, reject });
-      entry.worker.postMessage({ job, plaintext: buffer, level }, [buffer]);
+      entry.worker.postMessage(request, [buffer]);
     });
   }
 

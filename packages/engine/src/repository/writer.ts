@@ -27,6 +27,9 @@ export type Compression = "auto" | "off" | "max";
 const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
 const defaultPackSize = 16 * 1024 * 1024;
 const indexAtLeastEveryMs = 30_000;
+/** A batch of small blobs goes to a sealing thread at this size or count. */
+const batchBytes = 256 * 1024;
+const batchBlobs = 128;
 /** Blobs smaller than this are sealed on the calling thread (small files, trees). */
 const inlineSealingBelow = 64 * 1024;
 
@@ -74,6 +77,14 @@ export class RepositoryWriter {
     data: { blobs: [], bytes: 0 },
     tree: { blobs: [], bytes: 0 },
   };
+  /** Small data blobs waiting to go to the sealing threads together. */
+  readonly #batch: {
+    plaintext: Buffer;
+    resolve: (result: { id: string; added: boolean }) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  #batchBytes = 0;
+  #batchScheduled = false;
   /** Seals and uploads in flight; the first failure is kept and rethrown by the next call. */
   readonly #inFlight = new Set<Promise<void>>();
   #failure: { error: unknown } | null = null;
@@ -107,7 +118,7 @@ export class RepositoryWriter {
    */
   async addBlob(type: BlobType, plaintext: Buffer): Promise<{ id: string; added: boolean }> {
     this.#throwIfFailed();
-    if (plaintext.length >= inlineSealingBelow) return (await this.queueBlob(type, plaintext)).result;
+    if (type === "data" && plaintext.length >= inlineSealingBelow) return (await this.queueBlob(plaintext)).result;
     const id = blobId(plaintext);
     if (this.#known.has(id)) return { id, added: false };
     this.#known.add(id);
@@ -117,26 +128,72 @@ export class RepositoryWriter {
   }
 
   /**
-   * Hands a blob to the sealing threads, which also compute its id, and returns as soon as there is room: waits
-   * only while too many blobs are being sealed. `result` settles when the blob is in its pack (or found to be
-   * there already). The caller keeps reading meanwhile, which is what keeps every core busy.
+   * Hands a data blob to the sealing threads, which also compute its id, and returns as soon as there is room: waits
+   * only while too many blobs are being sealed. `result` settles when the blob is in its pack (or found to be there
+   * already). The caller keeps reading meanwhile, which is what keeps every core busy. Small blobs travel in
+   * batches: the batch goes when it is full or when the event loop next comes round.
    */
-  async queueBlob(type: BlobType, plaintext: Buffer): Promise<{ result: Promise<{ id: string; added: boolean }> }> {
+  async queueBlob(plaintext: Buffer): Promise<{ result: Promise<{ id: string; added: boolean }> }> {
     this.#throwIfFailed();
+    if (plaintext.length >= inlineSealingBelow) {
+      const release = await this.#sealing.acquire();
+      return {
+        result: this.#seal([plaintext], release).then((results) => results[0] as { id: string; added: boolean }),
+      };
+    }
+    const result = new Promise<{ id: string; added: boolean }>((resolve, reject) => {
+      this.#batch.push({ plaintext, resolve, reject });
+    });
+    result.catch(() => {}); // the caller sees the failure when it awaits; this only keeps it from going unhandled
+    this.#batchBytes += plaintext.length;
+    if (this.#batchBytes >= batchBytes || this.#batch.length >= batchBlobs) await this.#sendBatch();
+    else if (!this.#batchScheduled) {
+      this.#batchScheduled = true;
+      setImmediate(() => void this.#sendBatch());
+    }
+    return { result };
+  }
+
+  async #sendBatch(): Promise<void> {
+    this.#batchScheduled = false;
+    if (this.#batch.length === 0) return;
+    const waiting = this.#batch.splice(0);
+    this.#batchBytes = 0;
     const release = await this.#sealing.acquire();
-    const plaintextLength = plaintext.length;
+    this.#seal(
+      waiting.map((blob) => blob.plaintext),
+      release,
+    ).then(
+      (results) => {
+        for (const [i, blob] of waiting.entries()) blob.resolve(results[i] as { id: string; added: boolean });
+      },
+      (error: unknown) => {
+        for (const blob of waiting) blob.reject(error);
+      },
+    );
+  }
+
+  /** Seals data blobs on the sealing threads and puts the new ones into packs, in order. */
+  #seal(plaintexts: Buffer[], release: () => void): Promise<{ id: string; added: boolean }[]> {
+    const lengths = plaintexts.map((plaintext) => plaintext.length);
     const result = this.#sealer
-      .seal(plaintext, this.#levelFor(type))
-      .then(async (sealed) => {
-        // Identical chunks sealed at the same time: the first one in wins, the other is dropped.
-        if (this.#known.has(sealed.id)) return { id: sealed.id, added: false };
-        this.#known.add(sealed.id);
-        await this.#addSealed(type, sealed.id, plaintextLength, sealed);
-        return { id: sealed.id, added: true };
+      .seal(plaintexts, this.#level)
+      .then(async (sealedBlobs) => {
+        const results: { id: string; added: boolean }[] = [];
+        for (const [i, sealed] of sealedBlobs.entries()) {
+          // Identical chunks sealed at the same time: the first one in wins, the other is dropped.
+          const added = !this.#known.has(sealed.id);
+          if (added) {
+            this.#known.add(sealed.id);
+            await this.#addSealed("data", sealed.id, lengths[i] ?? 0, sealed);
+          }
+          results.push({ id: sealed.id, added });
+        }
+        return results;
       })
       .finally(release);
     this.#track(result.then(() => {}));
-    return { result };
+    return result;
   }
 
   /** Trees are always compressed in v2; data blobs at the chosen level. */
@@ -207,6 +264,7 @@ export class RepositoryWriter {
   /** Waits for everything queued, writes the open packs and an index file naming every pack not yet indexed. */
   async flush(): Promise<void> {
     this.#throwIfFailed();
+    await this.#sendBatch();
     await this.#drain();
     await this.#startPack("data");
     await this.#startPack("tree");
@@ -229,6 +287,7 @@ export class RepositoryWriter {
    * so the next backup finds their blobs instead of storing them again. Never throws.
    */
   async abandon(): Promise<void> {
+    await this.#sendBatch().catch(() => {});
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
     await this.#writeIndex().catch(() => {});
   }
