@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -8,7 +9,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { appRouter, keyringFromEnv, openSecret } from "@e3/api";
 import { createDatabase, type Database } from "@e3/db";
 import { createTestDatabase } from "@e3/db/testing";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
 import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
 import { portalHarness, type RunningPortal } from "../../../test/portal/portal.ts";
@@ -37,6 +38,12 @@ afterAll(async () => {
 });
 
 const { startPortal, cleanups } = portalHarness();
+// Agents and relays go first: the portal's graceful stop would otherwise wait for their keep-alive connections.
+// (vitest runs after-hooks in reverse order, so this one runs before the harness's.)
+const beforePortalStops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of beforePortalStops.splice(0)) await stop();
+});
 const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.mjs");
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) {
@@ -51,7 +58,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined | nul
 
 type Agent = { child: ChildProcess; output: () => string; exited: Promise<void> };
 
-/** `e3-backup-agent run` in the background; stopped (SIGKILL) by the test's cleanup if still running. */
+/** `e3-backup-agent run` in the background; stopped (SIGKILL) after the test if still running. */
 function startAgent(env: Record<string, string>): Agent {
   const child = spawn(process.execPath, [launcher, "run"], { env: { ...process.env, ...env } });
   let output = "";
@@ -62,11 +69,40 @@ function startAgent(env: Record<string, string>): Agent {
     output += chunk;
   });
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  cleanups.push(async () => {
+  beforePortalStops.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
   });
   return { child, output: () => output, exited };
+}
+
+/** A TCP relay to the portal that the test can take down and bring back on the same port: an outage as agents see it. */
+async function relayTo(url: string) {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const down = async () => {
+    // close() waits for open connections, and agents keep theirs alive: cut them.
+    const closed = new Promise((resolve) => server.close(resolve));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  beforePortalStops.push(down);
+  return { url: `http://127.0.0.1:${port}`, down, up: () => listen(port) };
 }
 
 /** A portal with a short reclaim grace, a client user's tRPC caller, and an agent enrolled through the CLI. */
@@ -287,6 +323,53 @@ describe("e3-backup-agent enroll and run against the portal", () => {
       "BACKUP_CANCELLED",
     );
     expect(agent.child.exitCode).toBeNull();
+  });
+
+  it("loses nothing while the portal is unreachable: the run's events and final report arrive once it is back", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await setup("outage");
+    const { db, portalApi, agentEnv } = context;
+    const relay = await relayTo(context.portal.url);
+    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
+    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    const source = join(dir, "outage-source");
+    await mkdir(source);
+    await writeRandomFile(join(source, "data.bin"), 8 * 1024 * 1024);
+    const job = await createS3Job(context, "outage", [source]);
+
+    const first = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId: job.jobId });
+    // The portal goes away as soon as the agent has its run; the backup finishes while it is gone.
+    await waitFor("the agent to claim the run", async () => first.output().includes(`starting backup run ${runId}`));
+    await relay.down();
+    await waitFor("the backup to end", async () => first.output().includes(`run ${runId} ended success`));
+    const finalReport = join(agentEnv.E3_AGENT_STATE, "runs", runId, "final.json");
+    await waitFor("the final report on disk", async () =>
+      stat(finalReport).then(
+        () => true,
+        () => false,
+      ),
+    );
+    // The agent dies before the portal is back: only its state folder knows how the run ended.
+    first.child.kill("SIGKILL");
+    await first.exited;
+    expect((await runOf(db, runId)).status).toMatch(/^(starting|running)$/);
+
+    await relay.up();
+    startAgent(agentEnv);
+    const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"]);
+    expect(done).toMatchObject({ status: "success", errorCode: null });
+    expect(done.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+    expect((await portalApi.runs.events({ runId })).map((event) => `${event.seq} ${event.type}`)).toEqual([
+      "1 BACKUP_STARTING",
+      "2 BACKUP_COMPLETED",
+    ]);
+    const { lines } = await portalApi.runs.logs({ runId });
+    expect(lines.map((line) => line.message)).toContain(`repository s3:${s3.endpoint}/${job.bucket}/machine-1 opened`);
+    expect((await portalApi.snapshots.list({ jobId: job.jobId })).map((snapshot) => snapshot.snapshotId)).toEqual([
+      done.snapshotId,
+    ]);
   });
 
   it("resumes a run after the agent is SIGKILLed: the restarted agent reclaims it and reuses the uploaded packs", {

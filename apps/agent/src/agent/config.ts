@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname, posix, win32 } from "node:path";
 import { z } from "zod";
+import { writeFileAtomically } from "./atomic-file.ts";
 
 // Where the agent keeps its identity and its state, read and validated once. agent.conf holds the server URL, the
 // agent id and its token (a secret: mode 0600, written to a temporary file and renamed so a crash never leaves half
@@ -79,18 +79,9 @@ export async function readAgentConfig(file: string): Promise<AgentConfig> {
   return parsed.data;
 }
 
-/** Replaces the config atomically: a temporary file beside it (0600 from its creation), fsync'd, then renamed. */
+/** Replaces the config atomically, readable by its owner only (it holds the agent's token). */
 export async function writeAgentConfig(file: string, config: AgentConfig): Promise<void> {
   const valid = agentConfigSchema.parse(config);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.tmp-${randomBytes(6).toString("hex")}`;
-  try {
-    await writeFile(temporary, `${JSON.stringify(valid, null, 2)}\n`, { mode: 0o600, flag: "wx", flush: true });
-    // The mode given to open is masked by the umask; set it explicitly.
-    await chmod(temporary, 0o600);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(file, `${JSON.stringify(valid, null, 2)}\n`);
 }

@@ -47,7 +47,7 @@ export async function runAgentLoop(options: LoopOptions): Promise<void> {
   while (!signal.aborted) {
     let busy = false;
     try {
-      await recoverRuns(client, options.stateDir);
+      await recoverRuns(client, options.stateDir, say);
       const { run } = await client.call("next_run", { hostname: host.slice(0, 255), version: options.version });
       if (run) {
         busy = true;

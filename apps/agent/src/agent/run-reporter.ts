@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunProgress, UpdateRunRequest } from "@e3/api/agent-contract";
 import type { Progress } from "@e3/engine";
+import { writeFileAtomically } from "./atomic-file.ts";
 import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
 import { AgentApiError, type AgentClient, isServerUnavailable } from "./client.ts";
 import { Spool, type SpoolSender } from "./spool.ts";
@@ -194,7 +195,7 @@ export class RunReporter {
   async finish(report: FinalReport, signal?: AbortSignal): Promise<void> {
     await this.#stopTicking();
     const final = { ...(this.#progress ? { progress: this.#progress } : {}), ...report };
-    await writeFile(join(this.#folder, "final.json"), JSON.stringify(final), { mode: 0o600 });
+    await writeFileAtomically(join(this.#folder, "final.json"), JSON.stringify(final));
     await deliverPending(this.#client, this.#folder, this.runId, this.#spool, { persist: true, signal });
   }
 
@@ -228,10 +229,9 @@ async function deliverPending(
   spool: Spool,
   options: { persist: boolean; signal?: AbortSignal | undefined },
 ): Promise<void> {
-  const final = await readFile(join(folder, "final.json"), "utf8").then(
-    (text) => JSON.parse(text) as FinalReport,
-    () => null,
-  );
+  const final = await readFile(join(folder, "final.json"), "utf8")
+    .then((text) => JSON.parse(text) as FinalReport)
+    .catch(() => null);
   for (let failures = 0; ; failures++) {
     try {
       await spool.flush(spoolSender(client, runId));
@@ -239,7 +239,10 @@ async function deliverPending(
       break;
     } catch (error) {
       // A run the portal no longer knows (deleted with its job) has nowhere to go.
-      if (error instanceof AgentApiError && error.status === 404) break;
+      if (error instanceof AgentApiError && error.status === 404) {
+        await rm(folder, { recursive: true, force: true });
+        return;
+      }
       if (!options.persist || !isServerUnavailable(error) || options.signal?.aborted) throw error;
       await sleep(nextPollDelay(deliveryBackoff, failures + 1), options.signal);
     }
@@ -260,20 +263,26 @@ async function sendFinal(client: AgentClient, runId: string, final: FinalReport)
 /**
  * Between runs: sends what earlier runs (of this or an earlier agent process) left in the state folder; an
  * unreachable portal throws, and the poll loop tries again after its backoff. A run without a final report keeps
- * its folder (its spool numbering) for when next_run hands it back.
+ * its folder (its spool numbering) for when next_run hands it back. A run the portal refuses (a 4xx other than
+ * for the agent's identity) can never be delivered: its folder is set aside as `<run>.undeliverable` for the
+ * operator instead of blocking the agent.
  */
-export async function recoverRuns(client: AgentClient, stateDir: string): Promise<number> {
+export async function recoverRuns(client: AgentClient, stateDir: string, say: (line: string) => void): Promise<void> {
   const names = await readdir(join(stateDir, "runs")).catch(() => [] as string[]);
-  let recovered = 0;
   for (const runId of names) {
     if (!/^[0-9a-f-]{36}$/.test(runId)) continue;
     const folder = runFolder(stateDir, runId);
     const spool = await Spool.open(folder);
     if (spool.pendingCount() === 0 && !existsSync(join(folder, "final.json"))) continue;
-    await deliverPending(client, folder, runId, spool, { persist: false });
-    recovered += 1;
+    try {
+      await deliverPending(client, folder, runId, spool, { persist: false });
+    } catch (error) {
+      const refused = error instanceof AgentApiError && error.status !== 401 && error.status !== 403;
+      if (!refused) throw error;
+      await rename(folder, `${folder}.undeliverable`);
+      say(`run ${runId}: the portal refuses its reports (${error.message}); kept in ${folder}.undeliverable`);
+    }
   }
-  return recovered;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
