@@ -95,20 +95,25 @@ export function paced(
   let sent = 0;
   const limited = bandwidth?.rate() !== undefined;
   if (Buffer.isBuffer(data) && !limited) return { body: data, sent: () => sent };
+  // No signal inside: the HTTP client aborts the request and destroys this body itself. A body failing on its own
+  // after the client let go of it would be an error event nobody listens to.
   async function* chunks(): AsyncGenerator<Buffer> {
     const source: Iterable<Buffer> | AsyncIterable<Buffer> = Buffer.isBuffer(data)
       ? [data]
-      : createReadStream(data.absolute, { start: data.start, end: data.end - 1, highWaterMark: 256 * 1024, signal });
+      : createReadStream(data.absolute, { start: data.start, end: data.end - 1, highWaterMark: 256 * 1024 });
     for await (const chunk of source) {
       const step = bandwidth ? bandwidth.sliceSize() : chunk.byteLength;
       for (let offset = 0; offset < chunk.byteLength; offset += step) {
+        signal?.throwIfAborted();
         const slice = chunk.subarray(offset, offset + step);
-        if (bandwidth) await bandwidth.take(slice.byteLength, signal);
+        if (bandwidth) await bandwidth.take(slice.byteLength);
         sent += slice.byteLength;
         count(slice.byteLength);
         yield slice;
       }
     }
   }
-  return { body: Readable.from(chunks(), { objectMode: false }), sent: () => sent };
+  const body = Readable.from(chunks(), { objectMode: false });
+  body.on("error", () => {});
+  return { body, sent: () => sent };
 }

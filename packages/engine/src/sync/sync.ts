@@ -6,6 +6,7 @@ import { type Progress, ProgressMeter } from "../progress.ts";
 import { Semaphore } from "../storage/semaphore.ts";
 import { Bandwidth, parseBandwidth } from "./bwlimit.ts";
 import { compareFile, type DestinationFile, deletionRefusal, filesToDelete, type Hashes } from "./plan.ts";
+import { WorkQueue } from "./pool.ts";
 import { RcloneFilter } from "./rclone-filter.ts";
 import { type LocalFile, md5OfFile, walkFolder } from "./source.ts";
 import type { SyncTarget } from "./target.ts";
@@ -154,7 +155,6 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
     counts.toCheck = sourceFiles.size;
     meter.state.phase = "syncing";
     const checkers = new Semaphore(settings.checkers);
-    const transfers = new Semaphore(settings.transfers);
     const compareOptions = { mode: settings.compare, modifyWindowNs: target.modifyWindowNs };
 
     const decide = async (file: LocalFile, existing: DestinationFile | undefined) => {
@@ -199,34 +199,49 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
       }
     };
 
-    const work: Promise<void>[] = [];
-    for (const path of [...sourceFiles.keys()].sort()) {
-      const file = sourceFiles.get(path)!;
-      const release = await checkers.acquire(signal);
-      work.push(
-        (async () => {
-          const existing = destination.get(path);
-          let decided: Awaited<ReturnType<typeof decide>>;
-          try {
-            decided = await decide(file, existing);
-            counts.checked++;
-          } finally {
-            release();
-          }
-          if (decided.verdict !== "upload" && decided.verdict !== "setMtime") return;
-          const action = decided.verdict;
-          plan.push({ action, path, size: file.size });
-          if (settings.dryRun) return;
-          meter.state.filesTotal++;
-          if (action === "upload") meter.state.bytesTotal += file.size;
-          await transfers.run(() => transfer(file, existing, action, decided.md5), signal);
-        })().catch((error: unknown) => {
-          if (signal?.aborted) throw signal.reason;
-          report(path, error, file.absolute);
-        }),
-      );
+    type Job = { file: LocalFile; existing: DestinationFile | undefined; action: "upload" | "setMtime"; md5?: string };
+    // Room for a few dozen files per worker: checkers stay ahead of the transfers without queueing everything.
+    const queue = new WorkQueue<Job>(settings.transfers * 32);
+    const workers = Array.from({ length: settings.transfers }, async () => {
+      for (let job = await queue.pull(); job; job = await queue.pull()) {
+        if (signal?.aborted) continue;
+        try {
+          await transfer(job.file, job.existing, job.action, job.md5);
+        } catch (error) {
+          if (!signal?.aborted) report(job.file.path, error, job.file.absolute);
+        }
+      }
+    });
+    const check = async (file: LocalFile) => {
+      try {
+        const existing = destination.get(file.path);
+        const decided = await decide(file, existing);
+        counts.checked++;
+        if (decided.verdict !== "upload" && decided.verdict !== "setMtime") return;
+        plan.push({ action: decided.verdict, path: file.path, size: file.size });
+        if (settings.dryRun) return;
+        meter.state.filesTotal++;
+        if (decided.verdict === "upload") meter.state.bytesTotal += file.size;
+        await queue.push({ file, existing, action: decided.verdict, ...(decided.md5 ? { md5: decided.md5 } : {}) });
+      } catch (error) {
+        if (!signal?.aborted) report(file.path, error, file.absolute);
+      }
+    };
+    const checking = new Set<Promise<void>>();
+    try {
+      for (const path of [...sourceFiles.keys()].sort()) {
+        const release = await checkers.acquire(signal);
+        const task: Promise<void> = check(sourceFiles.get(path)!).finally(() => {
+          release();
+          checking.delete(task);
+        });
+        checking.add(task);
+      }
+      await Promise.all(checking);
+    } finally {
+      queue.close();
+      await Promise.all(workers);
     }
-    await Promise.all(work);
     signal?.throwIfAborted();
     // Decided in completion order; reported in path order.
     plan.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
