@@ -5,7 +5,7 @@ import { runBackup } from "./backup-run.ts";
 import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
 import { type CommandOutcome, refuseCommand, runRestore } from "./commands.ts";
 import type { AgentConfig } from "./config.ts";
-import { type FinalReport, type ReporterTiming, RunReporter, recoverRuns, sleep } from "./run-reporter.ts";
+import { type FinalReport, RunReporter, recoverRuns, sleep } from "./run-reporter.ts";
 
 // The agent in the foreground: ask for a run (next_run claims a queued one or hands back our own interrupted one),
 // run it to its end, and when there is none, do the pending commands; then wait the poll interval (with jitter), or
@@ -20,7 +20,6 @@ export type LoopOptions = {
   /** Aborted when the agent shuts down (SIGTERM/Ctrl-C): a run in progress stops and is reclaimed after a restart. */
   signal: AbortSignal;
   say: (line: string) => void;
-  timing?: ReporterTiming;
 };
 
 /** Why a run stopped on a cancel request, told apart from a shutdown of the agent. */
@@ -57,7 +56,10 @@ export async function runAgentLoop(options: LoopOptions): Promise<void> {
         for (const command of commands) {
           if (signal.aborted) break;
           busy = true;
-          await executeCommand(client, command, options);
+          // The portal delivers a command once: one that fails must not cost the others of the batch.
+          await executeCommand(client, command, options).catch((error: unknown) => {
+            say(`command ${command.commandId} (${command.type}) could not be answered: ${messageOf(error)}`);
+          });
         }
       }
       if (failures > 0) say("the portal is reachable again");
@@ -93,7 +95,6 @@ async function executeRun(client: AgentClient, run: RunAssignment, options: Loop
       if (!cancel.signal.aborted) say(`run ${run.runId}: ${reason}`);
       cancel.abort(new RunCancelled(reason));
     },
-    ...(options.timing ? { timing: options.timing } : {}),
   });
   try {
     await reporter.start();
@@ -145,7 +146,6 @@ async function executeCommand(client: AgentClient, command: AgentCommand, option
         // Restore runs follow the same heartbeat rule as backups.
         heartbeatSeconds: 30,
         onCancel: (reason) => cancel.abort(new RunCancelled(reason)),
-        ...(options.timing ? { timing: options.timing } : {}),
       })
     : null;
   try {

@@ -18,14 +18,11 @@ export type FinalReport = Omit<UpdateRunRequest, "runId" | "status"> & {
   status: "success" | "warning" | "failed" | "cancelled";
 };
 
-export type ReporterTiming = {
-  /** Ticks flush the spool; progress and heartbeats go out every `progressMs`, command polls every `commandsMs`. */
-  tickMs: number;
-  progressMs: number;
-  commandsMs: number;
-};
-
-export const defaultTiming: ReporterTiming = { tickMs: 1000, progressMs: 5000, commandsMs: 2000 };
+/**
+ * Each tick flushes the spool; progress (which doubles as the heartbeat) goes out every 5 s and command polls every
+ * 2 s, so a cancel stops the engine within a few seconds.
+ */
+const timing = { tickMs: 1000, progressMs: 5000, commandsMs: 2000 };
 
 export function runFolder(stateDir: string, runId: string): string {
   return join(stateDir, "runs", runId);
@@ -61,7 +58,6 @@ export class RunReporter {
   readonly #client: AgentClient;
   readonly #spool: Spool;
   readonly #folder: string;
-  readonly #timing: ReporterTiming;
   readonly #heartbeatMs: number;
   readonly #onCancel: (reason: string) => void;
   #progress: RunProgress | undefined;
@@ -79,7 +75,6 @@ export class RunReporter {
     folder: string,
     heartbeatSeconds: number,
     onCancel: (reason: string) => void,
-    timing: ReporterTiming,
   ) {
     this.#client = client;
     this.runId = runId;
@@ -88,7 +83,6 @@ export class RunReporter {
     // At least every 60 s whatever the portal asks for; progress reports count as heartbeats.
     this.#heartbeatMs = Math.min(heartbeatSeconds, 60) * 1000;
     this.#onCancel = onCancel;
-    this.#timing = timing;
   }
 
   static async open(options: {
@@ -97,19 +91,10 @@ export class RunReporter {
     runId: string;
     heartbeatSeconds: number;
     onCancel: (reason: string) => void;
-    timing?: ReporterTiming;
   }): Promise<RunReporter> {
     const folder = runFolder(options.stateDir, options.runId);
     const spool = await Spool.open(folder);
-    return new RunReporter(
-      options.client,
-      options.runId,
-      spool,
-      folder,
-      options.heartbeatSeconds,
-      options.onCancel,
-      options.timing ?? defaultTiming,
-    );
+    return new RunReporter(options.client, options.runId, spool, folder, options.heartbeatSeconds, options.onCancel);
   }
 
   event(type: string, level: LogLevel, message?: string, data?: Record<string, unknown>): void {
@@ -142,16 +127,16 @@ export class RunReporter {
       this.#ticking ??= this.#tick().finally(() => {
         this.#ticking = null;
       });
-    }, this.#timing.tickMs);
+    }, timing.tickMs);
   }
 
   async #tick(): Promise<void> {
     const now = Date.now();
     await this.#flush().catch(() => {});
-    if (now - this.#lastUpdate >= Math.min(this.#timing.progressMs, this.#heartbeatMs)) {
+    if (now - this.#lastUpdate >= Math.min(timing.progressMs, this.#heartbeatMs)) {
       await this.#update().catch(() => {});
     }
-    if (now - this.#lastCommandPoll >= this.#timing.commandsMs) {
+    if (now - this.#lastCommandPoll >= timing.commandsMs) {
       this.#lastCommandPoll = now;
       await this.#pollCommands().catch(() => {});
     }
