@@ -1,8 +1,6 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, unlink, utimes } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -10,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FolderTarget } from "../src/sync/folder-target.ts";
 import { syncFolder } from "../src/sync/sync.ts";
 import { bucketName, removeBucket, testBackend } from "./storage-s3-env.ts";
-import { env, MiB, makeTree, rclone, s3Target } from "./sync-fixtures.ts";
+import { env, MiB, makeTree, rclone, s3Proxy, s3Target } from "./sync-fixtures.ts";
 
 // Failures a sync must survive: a flaky server (retried), a server that refuses one object (that file fails
 // alone and nothing is deleted), files that vanish mid-run (a warning), a killed process (its multipart upload
@@ -37,44 +35,17 @@ async function openUploads(prefix: string): Promise<string[]> {
   return (page.Uploads ?? []).map((upload) => upload.Key ?? "");
 }
 
-/**
- * A proxy in front of the S3 server that answers some PUTs itself: keys containing "flaky" get a 503 SlowDown
- * twice, then go through; keys containing "broken" always get 403 AccessDenied. Headers pass unchanged, so the
- * client's signatures (made for the proxy's host) still verify upstream.
- */
-async function faultyProxy(): Promise<{ endpoint: string; server: Server; flakyFailures: () => number }> {
-  const upstream = new URL(env.endpoint);
-  let flaky = 0;
-  const server = createServer((incoming, outgoing) => {
-    const url = incoming.url ?? "";
-    const refuse = (status: number, code: string) => {
-      incoming.resume();
-      outgoing.writeHead(status, { "content-type": "application/xml", connection: "close" });
-      outgoing.end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected</Message></Error>`);
-    };
-    if (incoming.method === "PUT" && url.includes("broken")) return refuse(403, "AccessDenied");
-    if (incoming.method === "PUT" && url.includes("flaky") && flaky < 2) {
-      flaky++;
-      return refuse(503, "SlowDown");
-    }
-    const forwarded = request(
-      { host: upstream.hostname, port: upstream.port, method: incoming.method, path: url, headers: incoming.headers },
-      (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-      },
-    );
-    forwarded.on("error", () => outgoing.destroy());
-    incoming.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { endpoint: `http://127.0.0.1:${port}`, server, flakyFailures: () => flaky };
-}
-
 describe("sync under faults", () => {
   it("retries transient errors; a permanent error fails only its file and stops deletions", async () => {
-    const proxy = await faultyProxy();
+    let flaky = 0;
+    const proxy = await s3Proxy((method, url) => {
+      if (method === "PUT" && url.includes("broken")) return { status: 403, code: "AccessDenied" };
+      if (method === "PUT" && url.includes("flaky") && flaky < 2) {
+        flaky++;
+        return { status: 503, code: "SlowDown" };
+      }
+      return undefined;
+    });
     try {
       const source = join(work, "faults");
       await makeTree(source, [
@@ -91,7 +62,7 @@ describe("sync under faults", () => {
       const errors: string[] = [];
       const result = await syncFolder({ source, target, mode: "sync", onError: (error) => errors.push(error.path) });
       await target.close();
-      expect(proxy.flakyFailures()).toBe(2);
+      expect(flaky).toBe(2);
       expect(result.status).toBe("failed");
       expect(errors).toEqual(["c-broken.txt"]);
       expect(result.errors[0]).toMatchObject({ kind: "failed", message: /AccessDenied.*HTTP 403.*access key/ });

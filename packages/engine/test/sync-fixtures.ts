@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, utimes, writeFile } from "node:fs/promises";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { S3Target, type S3TargetOptions } from "../src/sync/s3-target.ts";
 import { type S3TestEnv, s3TestEnv } from "./storage-s3-env.ts";
@@ -62,3 +64,41 @@ export async function makeTree(root: string, files: TreeFile[]): Promise<void> {
 }
 
 export const MiB = 1024 * 1024;
+
+export type InjectedFault = { status: number; code: string } | undefined;
+
+/**
+ * A proxy in front of the S3 server that records every request and can answer some itself (`inject` returns the
+ * error to send, or undefined to pass the request on). Headers pass unchanged, so the client's signatures (made
+ * for the proxy's host) still verify upstream.
+ */
+export async function s3Proxy(
+  inject: (method: string, url: string) => InjectedFault = () => undefined,
+): Promise<{ endpoint: string; server: Server; requests: { method: string; url: string }[] }> {
+  const upstream = new URL(env.endpoint);
+  const requests: { method: string; url: string }[] = [];
+  const server = createServer((incoming, outgoing) => {
+    const method = incoming.method ?? "";
+    const url = incoming.url ?? "";
+    requests.push({ method, url });
+    const fault = inject(method, url);
+    if (fault) {
+      incoming.resume();
+      outgoing.writeHead(fault.status, { "content-type": "application/xml", connection: "close" });
+      outgoing.end(`<?xml version="1.0"?><Error><Code>${fault.code}</Code><Message>injected</Message></Error>`);
+      return;
+    }
+    const forwarded = request(
+      { host: upstream.hostname, port: upstream.port, method, path: url, headers: incoming.headers },
+      (response) => {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+      },
+    );
+    forwarded.on("error", () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${port}`, server, requests };
+}

@@ -7,7 +7,7 @@ import { RcloneFilter } from "../src/sync/rclone-filter.ts";
 import { walkFolder } from "../src/sync/source.ts";
 import { syncFolder } from "../src/sync/sync.ts";
 import { bucketName, removeBucket, testBackend } from "./storage-s3-env.ts";
-import { env, MiB, makeTree, rclone, rclonePlannedChanges, s3Target } from "./sync-fixtures.ts";
+import { env, MiB, makeTree, rclone, rclonePlannedChanges, s3Proxy, s3Target } from "./sync-fixtures.ts";
 
 // rclone 1.60 is the oracle: what we upload, rclone must find identical (check) and up to date (sync --dry-run
 // plans nothing, lsl shows the same mtimes); what rclone uploads, we must find up to date; mtime-only changes are
@@ -148,6 +148,46 @@ describe("e3 sync and rclone agree", () => {
     await expect(run("sync")).rejects.toMatchObject({ code: "DELETE_REFUSED", message: /--allow-empty-source/ });
     expect(await keys("modes")).toEqual(["modes/keep.txt"]);
     expect((await run("sync", { allowEmptySource: true })).filesDeleted).toBe(1);
+  });
+});
+
+describe("the state cache", () => {
+  it("spares HEADs on an unchanged re-sync, and is set aside when a sampled object contradicts it", async () => {
+    const source = join(work, "cache");
+    await makeTree(source, tree.slice(0, 12));
+    const stateDir = join(work, "state-cache");
+    // The cache belongs to one location, endpoint included: every run goes through the counting proxy.
+    const proxy = await s3Proxy();
+    const run = async (dryRun: boolean) => {
+      const location = `s3:${proxy.endpoint}/${bucket}/cache`;
+      const target = s3Target(bucket, "cache", { location, stateDir, cacheSample: 2 });
+      try {
+        return await syncFolder({ source, target, mode: "sync", dryRun });
+      } finally {
+        await target.close();
+      }
+    };
+    const heads = () => proxy.requests.filter((request) => request.method === "HEAD").length;
+    try {
+      expect((await run(false)).filesTransferred).toBe(12);
+      proxy.requests.length = 0;
+      expect((await run(true)).plan).toEqual([]);
+      // Only the sample: rclone would HEAD all 12.
+      expect(heads()).toBe(2);
+
+      // rclone rewrites every object's mtime metadata; versitygw keeps ETag and Last-Modified, so only the
+      // sample can tell.
+      for (const file of tree.slice(0, 12)) {
+        const touch = rclone(["touch", "--no-create", "-t", "2021-02-03T04:05:06", `e3:${bucket}/cache/${file.path}`]);
+        expect(touch.status, touch.stderr).toBe(0);
+      }
+      proxy.requests.length = 0;
+      const plan = (await run(true)).plan;
+      expect(plan.map((action) => action.action)).toEqual(Array(12).fill("setMtime"));
+      expect(heads()).toBe(12);
+    } finally {
+      proxy.server.close();
+    }
   });
 });
 

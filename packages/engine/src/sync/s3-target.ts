@@ -57,6 +57,8 @@ export type S3TargetOptions = {
   /** Sockets at most (default 32). */
   maxConnections?: number;
   retry?: RetryPolicy;
+  /** Cache entries checked with a HEAD on every run (default 32); see #verifyCache. */
+  cacheSample?: number;
 };
 
 type S3File = DestinationFile & { etag: string; lastModifiedMs: number; md5?: string | undefined; headed?: boolean };
@@ -76,9 +78,12 @@ export class S3Target implements SyncTarget {
   readonly #chunkSize: number;
   readonly #uploadConcurrency: number;
   readonly #retry: RetryPolicy;
+  readonly #cacheSample: number;
   #cache: StateCache | undefined;
   /** Objects this run wrote without learning their Last-Modified; finish() reads it from a listing. */
   readonly #written = new Map<string, Written>();
+  /** Every object the listing found, filtered or not, so the cache can drop the ones gone. */
+  readonly #listed = new Set<string>();
 
   constructor(options: S3TargetOptions) {
     const location = parseS3Location(options.location);
@@ -97,6 +102,7 @@ export class S3Target implements SyncTarget {
     this.#chunkSize = Math.max(5 * MiB, options.chunkSize ?? 5 * MiB);
     this.#uploadConcurrency = Math.max(1, options.uploadConcurrency ?? 4);
     this.#retry = options.retry ?? {};
+    this.#cacheSample = options.cacheSample ?? 32;
   }
 
   #key(path: string): string {
@@ -148,6 +154,7 @@ export class S3Target implements SyncTarget {
 
   async list(filter: RcloneFilter, signal: AbortSignal | undefined): Promise<Map<string, DestinationFile>> {
     const files = new Map<string, DestinationFile>();
+    const vouched: S3File[] = [];
     const folders = new Map<string, boolean>([["", true]]);
     // A folder is reached only through included parents, as rclone's folder-by-folder walk reaches it.
     const folderIncluded = (folder: string): boolean => {
@@ -163,15 +170,50 @@ export class S3Target implements SyncTarget {
       filter.empty || (folderIncluded(path.slice(0, Math.max(0, path.lastIndexOf("/")))) && filter.includesFile(path));
     for await (const object of this.#listAll(signal)) {
       const path = object.path;
+      this.#listed.add(path);
       const cached = this.#state.lookup(path, object);
       const file: S3File = {
         ...object,
         md5: cached?.md5 ?? md5FromEtag(object.etag),
         mtimeNs: cached ? parseMtime(cached.mtime) : undefined,
       };
-      if (included(path)) files.set(path, file);
+      if (!included(path)) continue;
+      files.set(path, file);
+      if (cached) vouched.push(file);
     }
+    await this.#verifyCache(vouched, signal);
     return files;
+  }
+
+  /**
+   * Some servers (versitygw's posix backend) keep Last-Modified and the ETag when another tool rewrites only the
+   * metadata, so the listing cannot reveal that change. A random sample of the entries the cache vouched for is
+   * read again each run; one disagreement and the cache is set aside for this run (every mtime read as rclone
+   * reads it). A lone file retouched by another tool can still slip through until its bytes change.
+   */
+  async #verifyCache(vouched: S3File[], signal: AbortSignal | undefined): Promise<void> {
+    const sample = vouched.length <= this.#cacheSample ? [...vouched] : [];
+    while (sample.length < Math.min(this.#cacheSample, vouched.length)) {
+      const pick = vouched[Math.floor(Math.random() * vouched.length)]!;
+      if (!sample.includes(pick)) sample.push(pick);
+    }
+    let contradicted = false;
+    await allLimited(
+      sample,
+      8,
+      async (file, sampleSignal) => {
+        const { mtimeNs, md5 } = file;
+        await this.#head(file, sampleSignal);
+        if (file.mtimeNs !== mtimeNs || (md5 !== undefined && file.md5 !== md5)) contradicted = true;
+      },
+      signal,
+    );
+    if (!contradicted) return;
+    for (const file of vouched) {
+      if (file.headed) continue;
+      file.mtimeNs = undefined;
+      file.md5 = md5FromEtag(file.etag);
+    }
   }
 
   async *#listAll(
@@ -420,6 +462,11 @@ export class S3Target implements SyncTarget {
   }
 
   async finish(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#written.size === 0) {
+      this.#state.retain((path) => this.#listed.has(path));
+      await this.#state.save();
+      return;
+    }
     const present = new Set<string>();
     // One listing learns the Last-Modified of what this run wrote (a PUT does not return it), so the next run can
     // vouch for these objects without a HEAD. An object someone rewrote meanwhile has another ETag and is skipped.

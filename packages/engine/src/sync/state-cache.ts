@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { md5FromEtag } from "./rclone-meta.ts";
 
 // What a sync remembers about a destination between runs, in one folder on the machine that syncs:
 //
@@ -15,11 +16,21 @@ import { z } from "zod";
 
 export type CachedObject = { size: number; etag: string; lastModifiedMs: number; mtime: string; md5?: string };
 
-const cacheSchema = z.object({
-  version: z.literal(1),
-  location: z.string(),
-  objects: z.record(z.string(), z.tuple([z.number(), z.string(), z.number(), z.string(), z.string().nullable()])),
-});
+type CacheEntry = [size: number, etag: string, lastModifiedMs: number, mtime: string, md5: string | null];
+
+// Checked by hand, not with zod: a cache holds one entry per object, and a schema run over hundreds of thousands
+// of tuples costs more time and memory than the HEADs the cache saves. Anything unexpected discards the cache.
+function isEntry(value: unknown): value is CacheEntry {
+  return (
+    Array.isArray(value) &&
+    value.length === 5 &&
+    typeof value[0] === "number" &&
+    typeof value[1] === "string" &&
+    typeof value[2] === "number" &&
+    typeof value[3] === "string" &&
+    (value[4] === null || typeof value[4] === "string")
+  );
+}
 
 const uploadsSchema = z.array(z.object({ key: z.string(), uploadId: z.string() }));
 
@@ -30,6 +41,8 @@ export class StateCache {
   readonly #uploadsFile: string | undefined;
   readonly #location: string;
   readonly #objects = new Map<string, CachedObject>();
+  /** Whether the objects changed since loading (an unchanged re-sync writes nothing). */
+  #dirty = false;
   readonly #uploads = new Map<string, OpenUpload>();
   #uploadsWrite: Promise<void> = Promise.resolve();
 
@@ -47,11 +60,13 @@ export class StateCache {
     const cache = new StateCache(folder, location);
     if (!folder) return cache;
     await mkdir(folder, { recursive: true });
-    const objects = cacheSchema.safeParse(await readJson(cache.#file!));
+    const document = (await readJson(cache.#file!)) as { version?: unknown; location?: unknown; objects?: unknown };
     // Another location hashing to the same name, or an older format: start afresh (HEADs, not wrong answers).
-    if (objects.success && objects.data.location === location) {
-      for (const [path, [size, etag, lastModifiedMs, mtime, md5]] of Object.entries(objects.data.objects)) {
-        cache.#objects.set(path, { size, etag, lastModifiedMs, mtime, ...(md5 ? { md5 } : {}) });
+    if (document?.version === 1 && document.location === location && typeof document.objects === "object") {
+      const entries = Object.entries(document.objects ?? {});
+      if (entries.every(([, entry]) => isEntry(entry))) {
+        for (const [path, [size, etag, lastModifiedMs, mtime, md5]] of entries as [string, CacheEntry][])
+          cache.#objects.set(path, { size, etag, lastModifiedMs, mtime, ...(md5 ? { md5 } : {}) });
       }
     }
     const uploads = uploadsSchema.safeParse(await readJson(cache.#uploadsFile!));
@@ -74,22 +89,31 @@ export class StateCache {
 
   remember(path: string, object: CachedObject): void {
     this.#objects.set(path, object);
+    this.#dirty = true;
   }
 
   forget(path: string): void {
-    this.#objects.delete(path);
+    this.#dirty = this.#objects.delete(path) || this.#dirty;
   }
 
   /** Keeps only the paths in `present` (objects deleted by anyone drop out). */
   retain(present: (path: string) => boolean): void {
-    for (const path of this.#objects.keys()) if (!present(path)) this.#objects.delete(path);
+    for (const path of this.#objects.keys()) if (!present(path)) this.forget(path);
   }
 
   async save(): Promise<void> {
-    if (!this.#file) return;
-    const objects: Record<string, [number, string, number, string, string | null]> = {};
+    if (!this.#file || !this.#dirty) return;
+    this.#dirty = false;
+    const objects: Record<string, CacheEntry> = {};
+    // An MD5 the ETag already spells (single-part uploads) is not stored twice.
     for (const [path, entry] of this.#objects)
-      objects[path] = [entry.size, entry.etag, entry.lastModifiedMs, entry.mtime, entry.md5 ?? null];
+      objects[path] = [
+        entry.size,
+        entry.etag,
+        entry.lastModifiedMs,
+        entry.mtime,
+        entry.md5 === undefined || entry.md5 === md5FromEtag(entry.etag) ? null : entry.md5,
+      ];
     await writeAtomically(this.#file, JSON.stringify({ version: 1, location: this.#location, objects }));
   }
 

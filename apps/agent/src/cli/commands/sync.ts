@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
 import { openSyncTarget, parseSize, syncFolder } from "@e3/engine";
 import { z } from "zod";
 import { cancellation, exitCodes, print, UsageError } from "../context.ts";
@@ -19,6 +20,11 @@ const countSchema = (flag: string) =>
 const modeSchema = z.enum(["copy", "sync"], { error: "--mode must be copy or sync" });
 
 export async function syncCommand(args: string[]): Promise<number> {
+  // A sync is one SDK request per changed file: megabytes of short-lived garbage a second. V8 sizes the young
+  // generation by the machine's memory and grows it under that load (to ~100 MiB on a 24 GiB host), which only
+  // buys fewer, larger scavenges; keeping it at its initial size costs no measurable time and keeps the peak RSS
+  // near rclone's. The flag is read whenever V8 considers growing, so setting it now still applies.
+  setFlagsFromString("--semi-space-growth-factor=1");
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
