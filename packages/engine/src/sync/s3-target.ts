@@ -34,7 +34,7 @@ import type { SyncTarget, UploadContext } from "./target.ts";
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
 /** Files up to this size are read into memory and sent in one go; larger ones are hashed, then streamed. */
-const bufferedUpTo = 8 * MiB;
+const bufferedUpTo = MiB;
 const readSyncUpTo = 256 * 1024;
 /** One CopyObject can copy at most 5 GiB; a larger file's mtime is fixed by uploading it again (as rclone). */
 const maxCopySize = 5 * 1024 * MiB;

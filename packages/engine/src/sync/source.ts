@@ -58,7 +58,7 @@ export function walkFolder(
 /** Hex MD5 of a file (or of `length` bytes from `offset`), streamed. */
 export async function md5OfFile(absolute: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash("md5");
-  for await (const chunk of createReadStream(absolute, { highWaterMark: 1 << 20, signal })) hash.update(chunk);
+  for await (const chunk of createReadStream(absolute, { highWaterMark: 256 * 1024, signal })) hash.update(chunk);
   return hash.digest("hex");
 }
 

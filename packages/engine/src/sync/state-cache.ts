@@ -87,7 +87,19 @@ export class StateCache {
     return cached;
   }
 
-  remember(path: string, object: CachedObject): void {
+  remember(path: string, given: CachedObject): void {
+    // An MD5 the ETag already spells (single-part uploads) is not kept twice.
+    const { md5, ...rest } = given;
+    const object: CachedObject = md5 === undefined || md5 === md5FromEtag(given.etag) ? rest : given;
+    const known = this.#objects.get(path);
+    if (
+      known?.size === object.size &&
+      known.etag === object.etag &&
+      known.lastModifiedMs === object.lastModifiedMs &&
+      known.mtime === object.mtime &&
+      known.md5 === object.md5
+    )
+      return;
     this.#objects.set(path, object);
     this.#dirty = true;
   }
@@ -105,15 +117,8 @@ export class StateCache {
     if (!this.#file || !this.#dirty) return;
     this.#dirty = false;
     const objects: Record<string, CacheEntry> = {};
-    // An MD5 the ETag already spells (single-part uploads) is not stored twice.
     for (const [path, entry] of this.#objects)
-      objects[path] = [
-        entry.size,
-        entry.etag,
-        entry.lastModifiedMs,
-        entry.mtime,
-        entry.md5 === undefined || entry.md5 === md5FromEtag(entry.etag) ? null : entry.md5,
-      ];
+      objects[path] = [entry.size, entry.etag, entry.lastModifiedMs, entry.mtime, entry.md5 ?? null];
     await writeAtomically(this.#file, JSON.stringify({ version: 1, location: this.#location, objects }));
   }
 

@@ -57,8 +57,10 @@ export type SyncFileError = {
 
 export type SyncProgress = Progress & {
   filesChecked: number;
+  bytesChecked: number;
   filesToCheck: number;
   filesDeleted: number;
+  bytesDeleted: number;
   /** Seconds left at the current rate, once every file is checked. */
   etaSeconds: number | undefined;
   /** Files being transferred right now. */
@@ -69,10 +71,12 @@ export type SyncResult = {
   status: "success" | "warning" | "failed";
   dryRun: boolean;
   filesChecked: number;
+  bytesChecked: number;
   filesTransferred: number;
   bytesTransferred: number;
   mtimesUpdated: number;
   filesDeleted: number;
+  bytesDeleted: number;
   errors: SyncFileError[];
   /** Why deletions were skipped, when they were. */
   deletionsSkipped?: string;
@@ -94,7 +98,7 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
   const plan: SyncAction[] = [];
   const errors: SyncFileError[] = [];
   const inFlight = new Set<string>();
-  const counts = { checked: 0, toCheck: 0, deleted: 0, mtimes: 0, transferred: 0 };
+  const counts = { checked: 0, bytesChecked: 0, toCheck: 0, deleted: 0, bytesDeleted: 0, mtimes: 0, transferred: 0 };
   const meter = new ProgressMeter(
     "checking",
     options.onProgress &&
@@ -103,8 +107,10 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
         options.onProgress?.({
           ...progress,
           filesChecked: counts.checked,
+          bytesChecked: counts.bytesChecked,
           filesToCheck: counts.toCheck,
           filesDeleted: counts.deleted,
+          bytesDeleted: counts.bytesDeleted,
           etaSeconds:
             counts.checked === counts.toCheck && progress.bytesPerSecond > 0
               ? Math.ceil(left / progress.bytesPerSecond)
@@ -217,6 +223,7 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
         const existing = destination.get(file.path);
         const decided = await decide(file, existing);
         counts.checked++;
+        counts.bytesChecked += file.size;
         if (decided.verdict !== "upload" && decided.verdict !== "setMtime") return;
         plan.push({ action: decided.verdict, path: file.path, size: file.size });
         if (settings.dryRun) return;
@@ -265,6 +272,7 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
             try {
               await checkers.run(() => target.remove(path, signal), signal);
               counts.deleted++;
+              counts.bytesDeleted += destination.get(path)?.size ?? 0;
             } catch (error) {
               if (signal?.aborted) throw signal.reason;
               report(path, error);
@@ -284,10 +292,12 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
       status: failed ? "failed" : errors.length > 0 || deletionsSkipped ? "warning" : "success",
       dryRun: settings.dryRun,
       filesChecked: counts.checked,
+      bytesChecked: counts.bytesChecked,
       filesTransferred: counts.transferred,
       bytesTransferred: meter.state.bytesDone,
       mtimesUpdated: counts.mtimes,
       filesDeleted: counts.deleted,
+      bytesDeleted: counts.bytesDeleted,
       errors,
       ...(deletionsSkipped ? { deletionsSkipped } : {}),
       plan,
