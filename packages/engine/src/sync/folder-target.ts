@@ -19,6 +19,7 @@ export class FolderTarget implements SyncTarget {
   readonly description: string;
   readonly modifyWindowNs = 1000n;
   readonly #root: string;
+  #dryRun = false;
 
   constructor(root: string) {
     this.#root = root;
@@ -26,6 +27,7 @@ export class FolderTarget implements SyncTarget {
   }
 
   async prepare(_signal: AbortSignal | undefined, dryRun: boolean): Promise<void> {
+    this.#dryRun = dryRun;
     if (!dryRun) await mkdir(this.#root, { recursive: true });
   }
 
@@ -36,9 +38,10 @@ export class FolderTarget implements SyncTarget {
     if (problem && !(problem.path === "" && problem.error.code === "ENOENT")) throw problem.error;
     const listed = new Map<string, DestinationFile>();
     for (const [path, file] of files) {
-      // Left by an interrupted run: never a file of the source.
-      if (temporaryName.test(basename(path))) await unlink(file.absolute).catch(() => {});
-      else listed.set(path, { path, size: file.size, mtimeNs: file.mtimeNs });
+      // Left by an interrupted run: never a file of the source (removed, unless this is a dry run).
+      if (temporaryName.test(basename(path))) {
+        if (!this.#dryRun) await unlink(file.absolute).catch(() => {});
+      } else listed.set(path, { path, size: file.size, mtimeNs: file.mtimeNs });
     }
     return listed;
   }

@@ -85,11 +85,15 @@ export async function syncCommand(args: string[]): Promise<number> {
     } else {
       if (result.dryRun)
         for (const action of result.plan) process.stdout.write(`would ${action.action} ${action.path}\n`);
-      const verb = result.dryRun ? "would transfer" : "transferred";
+      const planned = (action: string) => result.plan.filter((entry) => entry.action === action);
+      const uploads = planned("upload");
+      const summary = result.dryRun
+        ? `would upload ${uploads.length} (${formatBytes(uploads.reduce((sum, entry) => sum + entry.size, 0))}), ` +
+          `update ${planned("setMtime").length} mtimes, delete ${planned("delete").length}`
+        : `transferred ${result.filesTransferred} (${formatBytes(result.bytesTransferred)}), ` +
+          `${result.mtimesUpdated} mtimes updated, ${result.filesDeleted} deleted`;
       process.stdout.write(
-        `${result.status}: checked ${result.filesChecked} files, ${verb} ${result.plan.filter((a) => a.action === "upload").length} ` +
-          `(${formatBytes(result.bytesTransferred)}), ${result.mtimesUpdated} mtimes updated, ${result.filesDeleted} deleted ` +
-          `in ${formatDuration(result.elapsedMs)}` +
+        `${result.status}: checked ${result.filesChecked} files, ${summary} in ${formatDuration(result.elapsedMs)}` +
           (result.deletionsSkipped ? `; deletions skipped: ${result.deletionsSkipped}` : "") +
           (result.errors.length ? `; ${result.errors.length} file(s) with errors (listed above)` : "") +
           "\n",
