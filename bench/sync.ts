@@ -14,7 +14,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from "@aws-sdk/client-s3";
 
 const { values } = parseArgs({
   options: { "size-mib": { type: "string", default: "1024" }, keep: { type: "boolean", default: false } },
@@ -144,7 +150,6 @@ const client = new S3Client({
   credentials: { accessKeyId, secretAccessKey },
 });
 await client.send(new CreateBucketCommand({ Bucket: bucket }));
-client.destroy();
 
 const steps = ["initial sync", "unchanged re-sync", "1 % changed"] as const;
 const rows = new Map<string, Record<keyof typeof tools, Measured>>();
@@ -174,5 +179,17 @@ for (const [step, row] of rows) {
   );
 }
 
-if (!values.keep) await rm(work, { recursive: true, force: true });
-else console.log(`\nkept ${work} (bucket ${bucket})`);
+if (values.keep) {
+  console.log(`\nkept ${work} (bucket ${bucket})`);
+} else {
+  await rm(work, { recursive: true, force: true });
+  // Tens of thousands of objects per run: leave the test server's disk as it was.
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const objects = (page.Contents ?? []).map((object) => ({ Key: object.Key ?? "" }));
+    if (objects.length === 0) break;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+  }
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+client.destroy();
