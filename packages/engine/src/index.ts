@@ -91,8 +91,22 @@ export {
   type SnapshotEntry,
   type SnapshotFilter,
   type SnapshotWithId,
+  type TreeSource,
   walkSnapshot,
 } from "./snapshots/browse.ts";
+export { BlobCache, type FileLayout, fileLayout, readFileRange } from "./snapshots/file-content.ts";
+export {
+  type FolderPage,
+  listFolderPage,
+  type PathVersion,
+  pathVersions,
+  type SearchHit,
+  type SearchOptions,
+  type SearchPage,
+  searchSnapshots,
+  type VersionStatus,
+} from "./snapshots/portal.ts";
+export { TreeCache } from "./snapshots/tree-cache.ts";
 export {
   type ByteRange,
   type FileHandle,

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,17 @@ import { backup } from "../src/archiver/archiver.ts";
 import { isEngineError } from "../src/errors.ts";
 import { RepositoryReader } from "../src/repository/reader.ts";
 import { initLocalRepository } from "../src/repository/repository.ts";
-import { findInSnapshots, findSnapshot, listFolder, walkSnapshot } from "../src/snapshots/browse.ts";
+import {
+  findInSnapshots,
+  findSnapshot,
+  listFolder,
+  listSnapshots,
+  nodeAt,
+  walkSnapshot,
+} from "../src/snapshots/browse.ts";
+import { BlobCache, fileLayout, readFileRange } from "../src/snapshots/file-content.ts";
+import { listFolderPage, pathVersions, searchSnapshots } from "../src/snapshots/portal.ts";
+import { TreeCache } from "../src/snapshots/tree-cache.ts";
 
 // Browsing snapshots: our walk of a snapshot lists exactly what `restic ls` lists, for snapshots restic took and
 // ones we took; folders list one level for the portal's file browser; find searches across snapshots.
@@ -80,5 +91,73 @@ describe("browsing snapshots", () => {
         "restic /docs/deep/b.txt",
       ].sort(),
     );
+  });
+
+  it("pages, searches, follows versions and reads ranges of snapshots restic wrote", async () => {
+    const source = join(dir, "restic-source");
+    const wide = join(source, "wide");
+    await mkdir(wide, { recursive: true });
+    for (let i = 0; i < 40; i++) await writeFile(join(wide, `file-${i}.dat`), `content ${i}`);
+    const large = randomBytes(5 * 1024 * 1024 + 3);
+    await writeFile(join(source, "large.bin"), large);
+    const repo = join(dir, "restic-repo");
+    const password = "restic-browse";
+    const env = { ...process.env, RESTIC_PASSWORD: password };
+    const restic = async (...args: string[]) =>
+      (await run("restic", ["--no-cache", "-r", repo, ...args], { env })).stdout;
+    await restic("init");
+    await restic("backup", source);
+    await writeFile(join(wide, "file-3.dat"), "changed");
+    await restic("backup", source);
+    await rm(join(wide, "file-3.dat"));
+    await restic("backup", source);
+
+    const repository = await (await import("../src/repository/repository.ts")).openRepository(
+      new (await import("../src/storage/local.ts")).LocalBackend(repo),
+      password,
+    );
+    const reader = new RepositoryReader(repository.key, repository.storage);
+    const trees = new TreeCache(reader);
+    const snapshots = await listSnapshots(reader);
+    expect(snapshots).toHaveLength(3);
+    const first = snapshots[0] as (typeof snapshots)[number];
+
+    // Pages of 6 put together are restic ls's listing of the folder.
+    const resticNames = (await restic("ls", "--json", first.id, wide))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.struct_type === "node" && line.path !== wide)
+      .map((node) => [node.name, node.size, node.mtime]);
+    const paged = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listFolderPage(trees, first, wide, { limit: 6, ...(cursor ? { cursor } : {}) });
+      paged.push(...page.entries.map((entry) => [entry.name, entry.size, entry.mtime]));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(paged).toEqual(resticNames);
+
+    const versions = await pathVersions(trees, snapshots, join(wide, "file-3.dat"));
+    expect(versions.map((version) => version.status)).toEqual(["added", "changed", "deleted"]);
+    expect(versions.map((version) => version.entry?.size)).toEqual([9, 7, undefined]);
+    const unchanged = await pathVersions(trees, snapshots, join(wide, "file-4.dat"));
+    expect(unchanged.map((version) => version.status)).toEqual(["added", "unchanged", "unchanged"]);
+
+    const search = await searchSnapshots(trees, snapshots, "file-3.*", {});
+    expect(search.hits.map((hit) => hit.snapshotId)).toEqual([snapshots[1]?.id, first.id]);
+
+    const { node } = await nodeAt(trees, first, join(source, "large.bin"));
+    const layout = await fileLayout(reader, node as NonNullable<typeof node>);
+    expect(layout.size).toBe(large.length);
+    const blobs = new BlobCache(reader);
+    for (const [start, end] of [
+      [0, large.length],
+      [4_000_000, 4_000_010],
+    ] as const) {
+      const pieces = [];
+      for await (const piece of readFileRange(blobs, layout, start, end)) pieces.push(piece);
+      expect(Buffer.concat(pieces).equals(large.subarray(start, end))).toBe(true);
+    }
   });
 });

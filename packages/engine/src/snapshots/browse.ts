@@ -10,6 +10,9 @@ import type { NodeType, TreeNode } from "../tree/node.ts";
 
 export type SnapshotWithId = Snapshot & { id: string };
 
+/** Where tree blobs come from: a RepositoryReader, or a TreeCache (tree-cache.ts) in front of one. */
+export type TreeSource = { tree(id: string): Promise<TreeNode[]> };
+
 export type SnapshotFilter = { hostname?: string; paths?: string[]; tags?: string[] };
 
 function matchesFilter(snapshot: SnapshotWithId, filter: SnapshotFilter): boolean {
@@ -67,7 +70,7 @@ export type SnapshotEntry = {
 };
 
 /** Go FileMode's setuid/setgid/sticky bits back to Unix positions. */
-function unixMode(mode: number | undefined): number {
+export function unixMode(mode: number | undefined): number {
   const go = mode ?? 0;
   let unix = go & 0o777;
   if (go & (1 << 23)) unix |= 0o4000;
@@ -76,7 +79,7 @@ function unixMode(mode: number | undefined): number {
   return unix;
 }
 
-function entryOf(parent: string, node: TreeNode): SnapshotEntry {
+export function entryOf(parent: string, node: TreeNode): SnapshotEntry {
   const name = node.name.toString("utf8");
   const entry: SnapshotEntry = {
     path: parent === "/" ? `/${name}` : `${parent}/${name}`,
@@ -91,7 +94,7 @@ function entryOf(parent: string, node: TreeNode): SnapshotEntry {
   return entry;
 }
 
-function splitPath(path: string): string[] {
+export function splitPath(path: string): string[] {
   const parts = path.split("/").filter((part) => part !== "" && part !== ".");
   if (parts.includes(".."))
     throw new EngineError("INVALID_ARGUMENT", `${path}: ".." is not allowed in a snapshot path`);
@@ -100,7 +103,7 @@ function splitPath(path: string): string[] {
 
 /** The node at `path` in the snapshot (null for the root itself); PATH_NOT_FOUND when it is not there. */
 export async function nodeAt(
-  reader: RepositoryReader,
+  reader: TreeSource,
   snapshot: { tree: string },
   path: string,
 ): Promise<{ node: TreeNode | null; path: string }> {
@@ -119,11 +122,7 @@ export async function nodeAt(
 }
 
 /** One folder's entries (or the file itself when `path` names a file), sorted by name. */
-export async function listFolder(
-  reader: RepositoryReader,
-  snapshot: { tree: string },
-  path = "/",
-): Promise<SnapshotEntry[]> {
+export async function listFolder(reader: TreeSource, snapshot: { tree: string }, path = "/"): Promise<SnapshotEntry[]> {
   const { node, path: resolved } = await nodeAt(reader, snapshot, path);
   if (node && node.type !== "dir") return [entryOf(resolved.slice(0, resolved.lastIndexOf("/")) || "/", node)];
   const tree = node ? node.subtree : snapshot.tree;
@@ -133,7 +132,7 @@ export async function listFolder(
 
 /** Every entry under `path`, depth first in name order (restic's ls). */
 export async function* walkSnapshot(
-  reader: RepositoryReader,
+  reader: TreeSource,
   snapshot: { tree: string },
   path = "/",
   options: { signal?: AbortSignal } = {},
@@ -161,7 +160,7 @@ export async function* walkSnapshot(
  * shared by several snapshots (same tree id) is searched once.
  */
 export async function* findInSnapshots(
-  reader: RepositoryReader,
+  reader: TreeSource,
   snapshots: SnapshotWithId[],
   pattern: string,
   options: { signal?: AbortSignal } = {},
