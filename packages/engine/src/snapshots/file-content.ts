@@ -2,6 +2,7 @@ import { sealOverhead } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import type { RepositoryReader } from "../repository/reader.ts";
 import type { TreeNode } from "../tree/node.ts";
+import { LoadingCache } from "./loading-cache.ts";
 
 // Reading part of a file in a snapshot without restoring it (a WebDAV client's ranged GET): the file's data blobs
 // laid end to end using the index's lengths, so a byte range maps to the few blobs that cover it and only those are
@@ -34,50 +35,23 @@ export async function fileLayout(reader: RepositoryReader, node: TreeNode): Prom
 
 /** Data blobs by id, the most recently used kept up to `maxBytes` (64 MiB); one load for concurrent asks. */
 export class BlobCache {
-  readonly #reader: RepositoryReader;
-  readonly #maxBytes: number;
-  readonly #blobs = new Map<string, Buffer>();
-  readonly #loading = new Map<string, Promise<Buffer>>();
-  #bytes = 0;
+  readonly #cache: LoadingCache<Buffer>;
 
   constructor(reader: RepositoryReader, options: { maxBytes?: number } = {}) {
-    this.#reader = reader;
-    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#cache = new LoadingCache(
+      (id) => reader.blob("data", id),
+      (data) => data.length,
+      options.maxBytes ?? 64 * 1024 * 1024,
+    );
   }
 
   /** Blobs loaded from the repository so far (not served from memory), for tests and logs. */
-  loads = 0;
-
-  blob(id: string): Promise<Buffer> {
-    const cached = this.#blobs.get(id);
-    if (cached) {
-      this.#blobs.delete(id);
-      this.#blobs.set(id, cached);
-      return Promise.resolve(cached);
-    }
-    const pending = this.#loading.get(id);
-    if (pending) return pending;
-    this.loads++;
-    const load = this.#reader
-      .blob("data", id)
-      .then((data) => {
-        this.#remember(id, data);
-        return data;
-      })
-      .finally(() => this.#loading.delete(id));
-    this.#loading.set(id, load);
-    return load;
+  get loads(): number {
+    return this.#cache.loads;
   }
 
-  #remember(id: string, data: Buffer): void {
-    if (data.length > this.#maxBytes) return;
-    this.#blobs.set(id, data);
-    this.#bytes += data.length;
-    for (const [oldest, old] of this.#blobs) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#blobs.delete(oldest);
-      this.#bytes -= old.length;
-    }
+  blob(id: string): Promise<Buffer> {
+    return this.#cache.get(id);
   }
 }
 
