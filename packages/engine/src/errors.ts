@@ -22,6 +22,8 @@ export type EngineErrorCode =
   | "REPOSITORY_EXISTS"
   /** Another process holds a conflicting lock (restic's lock protocol). */
   | "REPO_LOCKED"
+  /** The repository lost data or disagrees with itself (missing packs or blobs, a pack unlike its index). */
+  | "REPOSITORY_DAMAGED"
   /** No snapshot matches the given id or prefix, or the prefix is ambiguous. */
   | "SNAPSHOT_NOT_FOUND"
   /** A path that does not exist in a snapshot. */

@@ -26,8 +26,24 @@ export { type CryptoKey, generateKey, isValidKey, keyFromJson, keyToJson } from 
 export { Poly1305, poly1305 } from "./crypto/poly1305.ts";
 export { open, seal, sealOverhead } from "./crypto/seal.ts";
 export { EngineError, type EngineErrorCode, isEngineError } from "./errors.ts";
+export {
+  type CheckOptions,
+  type CheckProblem,
+  type CheckReport,
+  check,
+  type DamagedSnapshot,
+  selectPacks,
+} from "./lifecycle/check.ts";
 export { type ForgetOptions, type ForgetResult, forget } from "./lifecycle/forget.ts";
 export { addKey, changePassword, type KeyListing, listKeys, type NewKeyOptions, removeKey } from "./lifecycle/keys.ts";
+export {
+  type MaintenanceKind,
+  type MaintenanceOptions,
+  type MaintenanceSummary,
+  maintain,
+} from "./lifecycle/maintenance.ts";
+export { type PruneOptions, type PruneSummary, prune } from "./lifecycle/prune.ts";
+export { type RepairIndexResult, repairIndex } from "./lifecycle/repair-index.ts";
 export {
   formatRetentionDuration,
   type KeptSnapshot,

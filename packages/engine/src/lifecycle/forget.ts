@@ -24,32 +24,41 @@ export type ForgetOptions = {
 
 export type ForgetResult = { plan: RetentionPlan<SnapshotWithId>; removed: string[] };
 
-export async function forget(repository: Repository, options: ForgetOptions): Promise<ForgetResult> {
-  const makePlan = async () => {
-    const snapshots = await listSnapshots(new RepositoryReader(repository.key, repository.storage), {
-      hostname: options.hostname,
-    });
-    return planRetention(snapshots, options.policy, { now: options.now });
-  };
-  // A preview must work beside a running backup, and reading snapshots needs no lock (restic's --dry-run --no-lock).
-  if (options.dryRun) return { plan: await makePlan(), removed: [] };
-  return withLock(repository, { exclusive: true, signal: options.signal }, async () => {
-    const plan = await makePlan();
-    const emptied = plan.groups.filter((group) => group.removesAll);
-    if (emptied.length && !options.force) {
-      const names = emptied.map((group) => `${group.hostname || "(no host)"}:${group.paths.join(",")}`).join("; ");
-      throw new EngineError(
-        "RETENTION_REMOVES_ALL",
-        `the policy would remove every snapshot of ${names}; check the keep rules (a keep-tag nothing carries?), ` +
-          "or force it (forget --force) if that is really meant",
-      );
-    }
-    const removed: string[] = [];
-    for (const snapshot of plan.remove) {
-      options.signal?.throwIfAborted();
-      await repository.storage.remove({ type: "snapshot", name: snapshot.id }, { signal: options.signal });
-      removed.push(snapshot.id);
-    }
-    return { plan, removed };
+async function makePlan(repository: Repository, options: ForgetOptions) {
+  const snapshots = await listSnapshots(new RepositoryReader(repository.key, repository.storage), {
+    hostname: options.hostname,
   });
+  return planRetention(snapshots, options.policy, { now: options.now });
+}
+
+export async function forget(
+  repository: Repository,
+  options: ForgetOptions & { lockWaitMs?: number },
+): Promise<ForgetResult> {
+  // A preview must work beside a running backup, and reading snapshots needs no lock (restic's --dry-run --no-lock).
+  if (options.dryRun) return { plan: await makePlan(repository, options), removed: [] };
+  return withLock(repository, { exclusive: true, signal: options.signal, waitMs: options.lockWaitMs ?? 0 }, () =>
+    forgetLocked(repository, options),
+  );
+}
+
+/** forget for a caller that already holds the exclusive lock (maintenance). */
+export async function forgetLocked(repository: Repository, options: ForgetOptions): Promise<ForgetResult> {
+  const plan = await makePlan(repository, options);
+  const emptied = plan.groups.filter((group) => group.removesAll);
+  if (emptied.length && !options.force) {
+    const names = emptied.map((group) => `${group.hostname || "(no host)"}:${group.paths.join(",")}`).join("; ");
+    throw new EngineError(
+      "RETENTION_REMOVES_ALL",
+      `the policy would remove every snapshot of ${names}; check the keep rules (a keep-tag nothing carries?), ` +
+        "or force it (forget --force) if that is really meant",
+    );
+  }
+  const removed: string[] = [];
+  for (const snapshot of plan.remove) {
+    options.signal?.throwIfAborted();
+    await repository.storage.remove({ type: "snapshot", name: snapshot.id }, { signal: options.signal });
+    removed.push(snapshot.id);
+  }
+  return { plan, removed };
 }

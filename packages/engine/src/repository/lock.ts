@@ -101,11 +101,31 @@ export type RepositoryLock = {
   release(): Promise<void>;
 };
 
-/** Takes a lock, or fails with REPO_LOCKED naming who holds the conflicting one. */
-export async function lockRepository(
-  repository: Repository,
-  options: { exclusive: boolean; signal?: AbortSignal },
-): Promise<RepositoryLock> {
+export type LockOptions = {
+  exclusive: boolean;
+  signal?: AbortSignal;
+  /** Keep trying this long while another process holds a conflicting lock (restic's --retry-lock); 0 by default. */
+  waitMs?: number;
+};
+
+/**
+ * Takes a lock, or fails with REPO_LOCKED naming who holds the conflicting one. With `waitMs`, a conflict is retried
+ * with a growing pause (1 s doubling to 30 s) until the time is up.
+ */
+export async function lockRepository(repository: Repository, options: LockOptions): Promise<RepositoryLock> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (let pause = 1000; ; pause = Math.min(pause * 2, 30_000)) {
+    try {
+      return await tryLock(repository, options);
+    } catch (error) {
+      const left = deadline - Date.now();
+      if (!(error instanceof EngineError && error.code === "REPO_LOCKED") || left <= 0) throw error;
+      await sleep(Math.min(pause, left), options.signal);
+    }
+  }
+}
+
+async function tryLock(repository: Repository, options: LockOptions): Promise<RepositoryLock> {
   const { storage } = repository;
   const assertNoConflict = async (own?: string) => {
     const conflict = (await listLocks(repository)).find(
@@ -153,11 +173,7 @@ export async function lockRepository(
 }
 
 /** Runs `work` under a lock that is released however `work` ends. */
-export async function withLock<T>(
-  repository: Repository,
-  options: { exclusive: boolean; signal?: AbortSignal },
-  work: () => Promise<T>,
-): Promise<T> {
+export async function withLock<T>(repository: Repository, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const lock = await lockRepository(repository, options);
   try {
     return await work();

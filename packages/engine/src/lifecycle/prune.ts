@@ -1,0 +1,387 @@
+import { createHash } from "node:crypto";
+import { EngineError } from "../errors.ts";
+import { type ProgressCallback, ProgressMeter } from "../progress.ts";
+import { withLock } from "../repository/lock.ts";
+import { type BlobType, encodePack } from "../repository/pack.ts";
+import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
+import type { Repository } from "../repository/repository.ts";
+import { blobFlags } from "./blob-table.ts";
+import { IndexFileWriter } from "./repair-index.ts";
+import {
+  damaged,
+  enterPhase,
+  expectedPackSize,
+  loadRepositoryState,
+  markUsedBlobs,
+  type PackEntry,
+  type RepositoryState,
+} from "./repository-state.ts";
+
+// restic's prune (engine-reference §3.3, §1.13): which blobs the snapshots still use is computed by walking every
+// snapshot's trees; packs nothing uses are deleted, packs partly used are rewritten ("repacked") until the unused
+// space left is below maxUnused, small packs are merged, and the index is rewritten to name only what remains.
+//
+// Order, so that a crash at any moment leaves a repository restic checks clean:
+//   1. new packs (copies of the used blobs of the packs being repacked): until the index names them they are
+//      only extra files, which check reports as a hint, never an error;
+//   2. the new index files, naming every pack that stays and every new pack: blobs are then indexed twice
+//      (old and new index), which restic accepts;
+//   3. the old index files are deleted: the packs being removed are now named by no index;
+//   4. those packs are deleted, last.
+// Everything runs under the exclusive lock, so no backup writes meanwhile: a backup holds a shared lock for its
+// whole run, and a pack no index names is either a crashed run's leftover or this prune's own (restic's design).
+
+export type PruneOptions = {
+  /**
+   * Unused space tolerated after the prune, as a percentage of the repository's packed size (restic's
+   * --max-unused, 5 by default). 0 repacks every partly used pack; Infinity never repacks for unused space.
+   */
+  maxUnused?: number;
+  /** Plan only: nothing is written or deleted; a shared lock is taken so backups may run meanwhile. */
+  dryRun?: boolean;
+  /** Target size of the packs repacking writes (16 MiB, restic's default). */
+  packSize?: number;
+  /** How long to wait for a conflicting lock (a backup that is running) before giving up with REPO_LOCKED. */
+  lockWaitMs?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+};
+
+export type PruneSummary = {
+  dryRun: boolean;
+  snapshots: number;
+  treesWalked: number;
+  blobs: { total: number; used: number; unused: number };
+  packs: {
+    total: number;
+    /** Packs nothing uses any more (plus unindexed leftovers). */
+    deleted: number;
+    repacked: number;
+    /** New packs repacking wrote. */
+    written: number;
+    kept: number;
+    /** Pack files no index named (a crashed backup's or prune's leftovers); deleted. */
+    unreferenced: number;
+  };
+  bytes: {
+    /** Packed bytes the snapshots use. */
+    used: number;
+    unused: number;
+    /** Bytes read and rewritten by repacking. */
+    repacked: number;
+    /** Pack bytes deleted minus pack bytes written. */
+    freed: number;
+    /** Unused bytes still in kept packs afterwards. */
+    unusedAfter: number;
+  };
+  indexFiles: { removed: number; written: number };
+  /** Bytes the blob table took in memory, and per blob. */
+  memory: { tableBytes: number; bytesPerBlob: number };
+};
+
+const defaultPackSize = 16 * 1024 * 1024;
+/** Small packs are merged once there are at least this many (restic's rule: fewer is not worth the rewrite). */
+const smallPacksWorthMerging = 10;
+const deleteConcurrency = 8;
+const packLoadsAhead = 3;
+
+type PackPlan = PackEntry & {
+  usedBytes: number;
+  unusedBytes: number;
+  usedBlobs: number;
+  type: BlobType | "mixed" | "empty";
+  action: "keep" | "delete" | "repack";
+};
+
+export async function prune(repository: Repository, options: PruneOptions = {}): Promise<PruneSummary> {
+  return withLock(
+    repository,
+    { exclusive: !options.dryRun, signal: options.signal, waitMs: options.lockWaitMs ?? 0 },
+    () => pruneLocked(repository, options),
+  );
+}
+
+/** Prune for a caller that already holds the exclusive lock (maintenance). */
+export async function pruneLocked(repository: Repository, options: PruneOptions = {}): Promise<PruneSummary> {
+  const { signal } = options;
+  const maxUnused = options.maxUnused ?? 5;
+  if (!(maxUnused >= 0)) throw new EngineError("INVALID_ARGUMENT", `max-unused must be 0 % or more, not ${maxUnused}`);
+  const packSize = options.packSize ?? defaultPackSize;
+  const meter = new ProgressMeter("listing snapshots", options.onProgress);
+  try {
+    // restic's read order: snapshots before the index, so a snapshot never names blobs an index we read lacks.
+    const snapshots = await new RepositoryReader(repository.key, repository.storage).snapshots();
+    enterPhase(meter, "loading index");
+    const state = await loadRepositoryState(repository, {
+      signal,
+      onIndexFile: (done, total) => {
+        meter.state.filesDone = done;
+        meter.state.filesTotal = total;
+      },
+    });
+    const missingPacks = state.packs.filter((pack) => pack.indexed && pack.size === undefined);
+    if (missingPacks.length) {
+      throw damaged(
+        `the index names ${missingPacks.length} pack(s) that are missing (${missingPacks[0]!.id.slice(0, 8)}…): ` +
+          "run 'check' to see which snapshots lost data, then 'repair index'; prune changed nothing",
+      );
+    }
+
+    enterPhase(meter, "finding used blobs");
+    meter.state.filesDone = 0;
+    meter.state.filesTotal = 0;
+    const missingBlobs: string[] = [];
+    const treesWalked = await markUsedBlobs(
+      repository,
+      state,
+      snapshots.map((snapshot) => snapshot.tree),
+      {
+        signal,
+        onMissing: (id) => missingBlobs.push(id),
+        onTree: (walked) => {
+          meter.state.filesDone = walked;
+        },
+      },
+    );
+    if (missingBlobs.length) {
+      throw damaged(
+        `${missingBlobs.length} blob(s) the snapshots need are not in the index (${missingBlobs[0]!.slice(0, 8)}…): ` +
+          "run 'check' to see what is damaged; prune changed nothing",
+      );
+    }
+
+    const plans = planPacks(state, { maxUnused, packSize });
+    const summary = summarise(plans, state, snapshots.length, treesWalked, options.dryRun ?? false);
+    if (options.dryRun) return summary;
+
+    const repackList = plans.filter((plan) => plan.action === "repack");
+    enterPhase(meter, "repacking");
+    meter.state.filesDone = 0;
+    meter.state.filesTotal = repackList.length;
+    meter.state.bytesTotal = repackList.reduce((sum, plan) => sum + (plan.size ?? 0), 0);
+    const written = await repack(repository, state, repackList, { packSize, signal, meter });
+    summary.packs.written = written.packs;
+
+    enterPhase(meter, "writing index");
+    const keptPacks = plans.filter((plan) => plan.action === "keep").map((plan) => plan as PackEntry);
+    summary.indexFiles.written = await writeIndex(repository, state, [...keptPacks, ...written.entries], signal);
+
+    enterPhase(meter, "deleting");
+    const obsolete = state.indexFiles.map((file) => ({ type: "index" as const, name: file.name }));
+    await removeAll(repository, obsolete, signal);
+    summary.indexFiles.removed = obsolete.length;
+    const doomed = plans.filter((plan) => plan.action !== "keep");
+    meter.state.filesDone = 0;
+    meter.state.filesTotal = doomed.length;
+    await removeAll(
+      repository,
+      doomed.map((plan) => ({ type: "data" as const, name: plan.id })),
+      signal,
+      () => meter.state.filesDone++,
+    );
+    summary.bytes.freed =
+      doomed.reduce((sum, plan) => sum + (plan.size ?? 0), 0) -
+      written.entries.reduce((sum, pack) => sum + (pack.size ?? 0), 0);
+    return summary;
+  } finally {
+    meter.finish(signal?.aborted ? "cancelled" : "done");
+  }
+}
+
+/** Decides for every pack: keep, delete, or repack (restic 0.14's choice, engine-reference §3.3). */
+function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize: number }): PackPlan[] {
+  const { table } = state;
+  const plans: PackPlan[] = state.packs.map((pack) => {
+    let usedBytes = 0;
+    let unusedBytes = 0;
+    let usedBlobs = 0;
+    let data = false;
+    let tree = false;
+    for (let record = pack.first; record < pack.first + pack.count; record++) {
+      const length = table.length(record);
+      if (table.has(record, blobFlags.used)) {
+        usedBytes += length;
+        usedBlobs++;
+      } else unusedBytes += length;
+      if (table.type(record) === "tree") tree = true;
+      else data = true;
+    }
+    const type = data && tree ? "mixed" : data ? "data" : tree ? "tree" : "empty";
+    return { ...pack, usedBytes, unusedBytes, usedBlobs, type, action: "keep" };
+  });
+  for (const plan of plans) {
+    if (!plan.indexed) continue;
+    const expected = expectedPackSize(table, plan);
+    if (plan.size !== expected) {
+      throw damaged(
+        `pack ${plan.id} is ${plan.size} bytes but its index entries add up to ${expected}: run 'repair index'; ` +
+          "prune changed nothing",
+      );
+    }
+  }
+  const candidates: PackPlan[] = [];
+  const small: PackPlan[] = [];
+  for (const plan of plans) {
+    if (!plan.indexed || plan.usedBlobs === 0) plan.action = "delete";
+    else if (plan.unusedBytes > 0 || plan.type === "mixed") candidates.push(plan);
+    else if ((plan.size ?? 0) < (limits.packSize * 4) / 5) small.push(plan);
+  }
+  // Too few small packs are not worth rewriting, and a single one would otherwise be rewritten by every prune.
+  if (small.length >= smallPacksWorthMerging) candidates.push(...small);
+  const used = plans.reduce((sum, plan) => sum + plan.usedBytes, 0);
+  let unusedAfter = plans.filter((plan) => plan.action === "keep").reduce((sum, plan) => sum + plan.unusedBytes, 0);
+  // maxUnused % of what stays: unused / (used + unused) <= p  <=>  unused <= p / (100 - p) * used.
+  const tolerated =
+    limits.maxUnused >= 100 ? Number.POSITIVE_INFINITY : (limits.maxUnused / (100 - limits.maxUnused)) * used;
+  // The most wasteful packs first: fewest bytes rewritten per byte freed.
+  candidates.sort((a, b) => b.unusedBytes * a.usedBytes - a.unusedBytes * b.usedBytes || a.id.localeCompare(b.id));
+  for (const plan of candidates) {
+    const largeEnough = (plan.size ?? 0) >= (limits.packSize * 4) / 5;
+    // Tree packs are small and read by every prune and check: always worth rewriting; mixed packs break v2's rule.
+    // A data pack is kept once the unused space left is tolerated, unless it is small (then it is merged).
+    if (plan.type === "data" && unusedAfter <= tolerated && largeEnough) continue;
+    plan.action = "repack";
+    unusedAfter -= plan.unusedBytes;
+  }
+  return plans;
+}
+
+function summarise(
+  plans: PackPlan[],
+  state: RepositoryState,
+  snapshots: number,
+  treesWalked: number,
+  dryRun: boolean,
+): PruneSummary {
+  const sum = (list: PackPlan[], field: "usedBytes" | "unusedBytes" | "size") =>
+    list.reduce((total, plan) => total + (plan[field] ?? 0), 0);
+  const deleted = plans.filter((plan) => plan.action === "delete");
+  const repacked = plans.filter((plan) => plan.action === "repack");
+  const kept = plans.filter((plan) => plan.action === "keep");
+  const usedBlobs = plans.reduce((total, plan) => total + plan.usedBlobs, 0);
+  const tableBytes = state.table.byteSize();
+  return {
+    dryRun,
+    snapshots,
+    treesWalked,
+    blobs: { total: state.table.count, used: usedBlobs, unused: state.table.count - usedBlobs },
+    packs: {
+      total: plans.length,
+      deleted: deleted.length,
+      repacked: repacked.length,
+      written: 0,
+      kept: kept.length,
+      unreferenced: plans.filter((plan) => !plan.indexed).length,
+    },
+    bytes: {
+      used: sum(plans, "usedBytes"),
+      unused: sum(plans, "unusedBytes"),
+      repacked: sum(repacked, "usedBytes"),
+      // A plan frees at most the deleted and repacked packs minus what repacking writes again.
+      freed: sum(deleted, "size") + sum(repacked, "unusedBytes"),
+      unusedAfter: sum(kept, "unusedBytes"),
+    },
+    indexFiles: { removed: 0, written: 0 },
+    memory: { tableBytes, bytesPerBlob: state.table.count ? Math.round(tableBytes / state.table.count) : 0 },
+  };
+}
+
+/**
+ * Copies the used blobs of the given packs into new packs, one pack type at a time apart (v2: data and trees never
+ * share a pack). Every blob is verified (MAC and id) before it is copied: a damaged blob stops the prune before
+ * anything is deleted. The sealed bytes are copied as they are (same key, self-contained ciphertext).
+ */
+async function repack(
+  repository: Repository,
+  state: RepositoryState,
+  packs: PackPlan[],
+  options: { packSize: number; signal: AbortSignal | undefined; meter: ProgressMeter },
+): Promise<{ packs: number; entries: PackEntry[] }> {
+  const { table } = state;
+  const { signal, meter } = options;
+  const open: Record<BlobType, { blobs: Parameters<typeof encodePack>[1]; bytes: number }> = {
+    data: { blobs: [], bytes: 0 },
+    tree: { blobs: [], bytes: 0 },
+  };
+  const entries: PackEntry[] = [];
+  const finish = async (type: BlobType) => {
+    const pending = open[type];
+    if (pending.blobs.length === 0) return;
+    open[type] = { blobs: [], bytes: 0 };
+    const { bytes, blobs } = encodePack(repository.key, pending.blobs);
+    const id = createHash("sha256").update(bytes).digest("hex");
+    await repository.storage.save({ type: "data", name: id }, bytes, { signal });
+    // The new pack's blobs go into the table, so the index is written from the table alone.
+    const number = state.packs.length;
+    const entry: PackEntry = { id, first: table.count, count: blobs.length, size: bytes.length, indexed: true };
+    for (const blob of blobs) table.add(blob.id, blob.type, number, blob);
+    state.packs.push(entry);
+    state.packNumber.set(id, number);
+    entries.push(entry);
+  };
+  const load = (plan: PackPlan) => repository.storage.load({ type: "data", name: plan.id }, { signal });
+  const loading: Promise<Buffer>[] = packs.slice(0, packLoadsAhead).map(load);
+  for (const [i, plan] of packs.entries()) {
+    signal?.throwIfAborted();
+    const next = packs[i + packLoadsAhead];
+    if (next) loading.push(load(next));
+    const bytes = await loading[i]!;
+    delete loading[i];
+    for (let record = plan.first; record < plan.first + plan.count; record++) {
+      if (!table.has(record, blobFlags.used)) continue;
+      const location = table.location(record);
+      const sealed = bytes.subarray(location.offset, location.offset + location.length);
+      decodeBlob(repository.key, location.id, { ...location, pack: plan.id }, sealed);
+      const pending = open[location.type];
+      // A copy, so the source pack can be released before the new one is full.
+      pending.blobs.push({
+        id: location.id,
+        type: location.type,
+        sealed: Buffer.from(sealed),
+        ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
+      });
+      pending.bytes += location.length;
+      if (pending.bytes >= options.packSize) await finish(location.type);
+    }
+    meter.state.filesDone++;
+    meter.state.bytesDone += bytes.length;
+  }
+  await finish("data");
+  await finish("tree");
+  return { packs: entries.length, entries };
+}
+
+/** Writes index files naming every blob of the given packs; returns how many. */
+async function writeIndex(
+  repository: Repository,
+  state: RepositoryState,
+  packs: PackEntry[],
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const writer = new IndexFileWriter(repository, signal);
+  for (const pack of packs) {
+    const blobs = [];
+    for (let record = pack.first; record < pack.first + pack.count; record++) blobs.push(state.table.location(record));
+    await writer.add({ id: pack.id, blobs });
+  }
+  await writer.flush();
+  return writer.written;
+}
+
+async function removeAll(
+  repository: Repository,
+  handles: { type: "index" | "data"; name: string }[],
+  signal: AbortSignal | undefined,
+  onRemoved?: () => void,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < handles.length) {
+      signal?.throwIfAborted();
+      const handle = handles[next++]!;
+      await repository.storage.remove(handle, { signal });
+      onRemoved?.();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deleteConcurrency, handles.length) }, worker));
+}

@@ -1,0 +1,192 @@
+import { EngineError } from "../errors.ts";
+import type { ProgressMeter } from "../progress.ts";
+import { parseIndex } from "../repository/index-file.ts";
+import { decodeBlob } from "../repository/reader.ts";
+import type { Repository } from "../repository/repository.ts";
+import { decodeUnpacked } from "../repository/unpacked.ts";
+import type { FileInfo } from "../storage/backend.ts";
+import { decodeTree, type TreeNode } from "../tree/tree-json.ts";
+import { BlobTable, blobFlags } from "./blob-table.ts";
+
+// What prune and check both need: every index file loaded into one BlobTable, every pack file listed, and the
+// blobs the snapshots use marked by walking their trees (each tree once, however many snapshots share it).
+
+export type PackEntry = {
+  id: string;
+  /** The pack's records in the table: [first, first + count). */
+  first: number;
+  count: number;
+  /** Size of the pack file in storage; undefined when the file is missing. */
+  size?: number;
+  /** Named by an index file (false: a pack file no index names). */
+  indexed: boolean;
+};
+
+export type RepositoryState = {
+  table: BlobTable;
+  packs: PackEntry[];
+  packNumber: Map<string, number>;
+  indexFiles: FileInfo[];
+  /** Packs named by more than one index file (later copies are ignored; restic calls this a hint, not an error). */
+  duplicatePacks: number;
+};
+
+/** Sealed bytes of one index file, which must hash to its name. */
+export async function loadIndexFile(repository: Repository, name: string, signal?: AbortSignal) {
+  const sealed = await repository.storage.load({ type: "index", name }, { signal });
+  return parseIndex(decodeUnpacked(repository.key, sealed, `index ${name}`));
+}
+
+/** Loads the index (after the caller listed snapshots: restic's read order) and lists the pack files. */
+export async function loadRepositoryState(
+  repository: Repository,
+  options: {
+    signal?: AbortSignal;
+    onIndexFile?: (done: number, total: number) => void;
+    /** An index file that cannot be read is reported here and skipped; without it, the load fails. */
+    onIndexError?: (name: string, error: unknown) => void;
+  } = {},
+): Promise<RepositoryState> {
+  const { storage } = repository;
+  const { signal } = options;
+  const table = new BlobTable();
+  const packs: PackEntry[] = [];
+  const packNumber = new Map<string, number>();
+  const indexFiles: FileInfo[] = [];
+  for await (const file of storage.list("index", { signal })) indexFiles.push(file);
+  let duplicatePacks = 0;
+  for (const [done, file] of indexFiles.entries()) {
+    signal?.throwIfAborted();
+    let indexed: Awaited<ReturnType<typeof loadIndexFile>>;
+    try {
+      indexed = await loadIndexFile(repository, file.name, signal);
+    } catch (error) {
+      if (signal?.aborted || !options.onIndexError) throw error;
+      options.onIndexError(file.name, error);
+      continue;
+    }
+    for (const pack of indexed) {
+      if (packNumber.has(pack.id)) {
+        duplicatePacks++;
+        continue;
+      }
+      const number = packs.length;
+      packNumber.set(pack.id, number);
+      const first = table.count;
+      for (const blob of pack.blobs) table.add(blob.id, blob.type, number, blob);
+      packs.push({ id: pack.id, first, count: pack.blobs.length, indexed: true });
+    }
+    options.onIndexFile?.(done + 1, indexFiles.length);
+  }
+  for await (const { name, size } of storage.list("data", { signal })) {
+    const number = packNumber.get(name);
+    if (number !== undefined) packs[number]!.size = size;
+    else {
+      packNumber.set(name, packs.length);
+      packs.push({ id: name, first: table.count, count: 0, size, indexed: false });
+    }
+  }
+  return { table, packs, packNumber, indexFiles, duplicatePacks };
+}
+
+/** Encrypted header size restic computes for a pack of these records (engine-reference §1.7). */
+export function expectedPackSize(table: BlobTable, pack: PackEntry): number {
+  let size = 32 + 4;
+  for (let record = pack.first; record < pack.first + pack.count; record++) {
+    size += table.length(record) + (table.location(record).uncompressedLength !== undefined ? 41 : 37);
+  }
+  return size;
+}
+
+/** A blob's plaintext from its pack, verified (MAC, then SHA-256 against its id). */
+export async function loadRecord(
+  repository: Repository,
+  state: RepositoryState,
+  record: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const location = state.table.location(record);
+  const pack = state.packs[state.table.pack(record)]!.id;
+  const sealed = await repository.storage.load(
+    { type: "data", name: pack },
+    { offset: location.offset, length: location.length, signal },
+  );
+  return decodeBlob(repository.key, location.id, { ...location, pack }, sealed);
+}
+
+export type TreeVisit = {
+  /** A tree or data blob id a snapshot references that no index names. */
+  onMissing?: (id: string, type: "tree" | "data") => void;
+  /** A tree that cannot be loaded or decoded (damaged); its contents are unknown. */
+  onUnreadableTree?: (id: string, error: unknown) => void;
+  /** Every node of every tree walked (each tree once). */
+  onNode?: (node: TreeNode) => void;
+  onTree?: (walked: number) => void;
+  signal?: AbortSignal;
+  /** Trees loaded at once. */
+  concurrency?: number;
+};
+
+/**
+ * Marks the record of every blob the given root trees reach as used: the first indexed copy of each. Trees
+ * already marked are not walked again, so shared subtrees cost one load. Returns the number of trees walked.
+ */
+export async function markUsedBlobs(
+  repository: Repository,
+  state: RepositoryState,
+  roots: string[],
+  visit: TreeVisit = {},
+): Promise<number> {
+  const { table } = state;
+  const queue: number[] = [];
+  const mark = (id: string, type: "tree" | "data") => {
+    const record = table.first(id);
+    if (record < 0 || table.type(record) !== type) {
+      // A blob indexed only with the other type is as missing as one not indexed at all.
+      visit.onMissing?.(id, type);
+      return;
+    }
+    if (table.has(record, blobFlags.used)) return;
+    table.set(record, blobFlags.used);
+    if (type === "tree") queue.push(record);
+  };
+  for (const root of roots) mark(root, "tree");
+  let walked = 0;
+  const concurrency = visit.concurrency ?? 8;
+  while (queue.length > 0) {
+    visit.signal?.throwIfAborted();
+    const batch = queue.splice(Math.max(0, queue.length - concurrency));
+    const trees = await Promise.all(
+      batch.map(async (record) => {
+        try {
+          return decodeTree(await loadRecord(repository, state, record, visit.signal));
+        } catch (error) {
+          if (visit.signal?.aborted) throw error;
+          if (!visit.onUnreadableTree) throw error;
+          visit.onUnreadableTree(table.id(record), error);
+          return [];
+        }
+      }),
+    );
+    for (const nodes of trees) {
+      for (const node of nodes) {
+        visit.onNode?.(node);
+        if (node.type === "dir" && node.subtree) mark(node.subtree, "tree");
+        for (const id of node.content ?? []) mark(id, "data");
+      }
+      walked++;
+    }
+    visit.onTree?.(walked);
+  }
+  return walked;
+}
+
+/** Moves long work to its next phase and tells the listener at once (the meter's timer only ticks each second). */
+export function enterPhase(meter: ProgressMeter, phase: string): void {
+  meter.state.phase = phase;
+  meter.report();
+}
+
+export function damaged(message: string): EngineError {
+  return new EngineError("REPOSITORY_DAMAGED", message);
+}

@@ -1,0 +1,276 @@
+import { execFile } from "node:child_process";
+import { createCipheriv } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { backup } from "../src/archiver/archiver.ts";
+import { isEngineError } from "../src/errors.ts";
+import { check } from "../src/lifecycle/check.ts";
+import { maintain } from "../src/lifecycle/maintenance.ts";
+import { prune } from "../src/lifecycle/prune.ts";
+import { repairIndex } from "../src/lifecycle/repair-index.ts";
+import { lockRepository } from "../src/repository/lock.ts";
+import { RepositoryReader } from "../src/repository/reader.ts";
+import { initLocalRepository, openRepository, type Repository } from "../src/repository/repository.ts";
+import { listAll, pathOf } from "../src/storage/backend.ts";
+import { LocalBackend } from "../src/storage/local.ts";
+import { listFolder } from "./fs-listing.ts";
+
+// Prune, check and maintenance against the real restic 0.14: after our forget + prune restic's check --read-data
+// passes and restic lists exactly the kept snapshots, each of which restores as it was backed up; after restic's
+// forget --prune on a repository we wrote, our check passes; a deleted pack or a flipped byte is named by our check
+// as exactly the snapshots and files that lost data.
+
+const run = promisify(execFile);
+const dir = await mkdtemp(join(tmpdir(), "e3-prune-"));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const password = "prune interop";
+const fastScrypt = { N: 1024, r: 8, p: 1 };
+
+function restic(repo: string, ...args: string[]) {
+  return run("restic", ["--no-cache", "-r", repo, ...args], {
+    env: { ...process.env, RESTIC_PASSWORD: password },
+    maxBuffer: 1 << 26,
+  });
+}
+
+function noise(seed: number, size: number): Buffer {
+  const key = Buffer.alloc(16);
+  key.writeUInt32LE(seed);
+  return createCipheriv("aes-128-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+/** Generation `n` of a changing folder: some files stay, some change, some appear and go. */
+async function generation(source: string, n: number): Promise<void> {
+  await rm(source, { recursive: true, force: true });
+  await mkdir(join(source, "stable"), { recursive: true });
+  await mkdir(join(source, "changing", "deep"), { recursive: true });
+  await writeFile(join(source, "stable", "base.bin"), noise(1, 1_500_000));
+  await writeFile(join(source, "stable", "notes.txt"), "a line that compresses well\n".repeat(20_000));
+  for (let i = 0; i < 3; i++)
+    await writeFile(join(source, "changing", `gen-${n}-${i}.bin`), noise(100 + n * 10 + i, 400_000));
+  await writeFile(join(source, "changing", "deep", "rolling.bin"), noise(1000 + n, 700_000));
+  for (let i = 0; i < 30; i++)
+    await writeFile(join(source, "changing", `small-${n % 3}-${i}.txt`), `small file ${n % 3} ${i}\n`);
+}
+
+async function buildRepository(name: string, generations: number) {
+  const repo = join(dir, name);
+  const source = join(dir, `${name}-source`);
+  const repository = await initLocalRepository(repo, password, { scrypt: fastScrypt });
+  const listings = new Map<string, Awaited<ReturnType<typeof listFolder>>>();
+  const ids: string[] = [];
+  for (let n = 0; n < generations; n++) {
+    await generation(source, n);
+    const result = await backup(repository, { paths: [source], packSize: 256 * 1024, threads: 0 });
+    ids.push(result.snapshotId);
+    listings.set(result.snapshotId, await listFolder(source));
+  }
+  return { repo, source, repository, ids, listings };
+}
+
+async function resticSnapshotIds(repo: string): Promise<string[]> {
+  const listed = JSON.parse((await restic(repo, "snapshots", "--json")).stdout) as { id: string }[];
+  return listed.map((snapshot) => snapshot.id).sort();
+}
+
+async function packFiles(repository: Repository): Promise<string[]> {
+  return (await listAll(repository.storage, "data")).map((file) => file.name);
+}
+
+describe("prune", () => {
+  it("after forgetting half the snapshots leaves what restic checks, lists and restores", {
+    timeout: 240_000,
+  }, async () => {
+    const { repo, source, repository, ids, listings } = await buildRepository("forget-prune", 6);
+    const packsBefore = await packFiles(repository);
+    const progress: string[] = [];
+    const summary = await maintain(repository, {
+      kind: "full",
+      retention: { keepLast: 3 },
+      onProgress: (update) => progress.push(update.phase),
+    });
+    const kept = ids.slice(3).sort();
+    expect(summary.snapshotsRemoved).toBe(3);
+    expect(summary.removedSnapshots.sort()).toEqual(ids.slice(0, 3).sort());
+    expect(summary.packsDeleted + summary.packsRepacked).toBeGreaterThan(0);
+    expect(summary.bytesFreed).toBeGreaterThan(0);
+    expect(summary.prune?.bytes.unusedAfter).toBeLessThanOrEqual((summary.prune?.bytes.used ?? 0) * (5 / 95));
+    expect(summary.check?.ok, JSON.stringify(summary.check?.errors)).toBe(true);
+    expect(summary.check?.packsRead).toBeGreaterThan(0);
+    expect(progress).toContain("prune: repacking");
+    expect(progress.some((phase) => phase.startsWith("check: "))).toBe(true);
+    expect(summary.locksRemoved).toBe(0);
+    // Some old packs went, and nothing the removed snapshots alone used stays indexed.
+    const packsAfter = await packFiles(repository);
+    expect(packsBefore.filter((pack) => !packsAfter.includes(pack)).length).toBeGreaterThan(0);
+
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    expect(await resticSnapshotIds(repo)).toEqual(kept);
+    for (const id of kept) {
+      const target = join(dir, `restore-${id.slice(0, 8)}`);
+      await restic(repo, "restore", id, "--target", target);
+      expect(await listFolder(join(target, source))).toEqual(listings.get(id));
+    }
+
+    // A second prune finds nothing to do; with max-unused 0 it repacks until no unused byte is left.
+    const again = await prune(repository);
+    expect(again.packs.deleted).toBe(0);
+    expect(again.packs.unreferenced).toBe(0);
+    const strict = await prune(repository, { maxUnused: 0 });
+    expect(strict.bytes.unusedAfter).toBe(0);
+    const dry = await prune(repository, { dryRun: true, maxUnused: 0 });
+    expect(dry.bytes.unused).toBe(0);
+    expect(dry.packs.repacked).toBe(0);
+    expect((await check(repository, { readData: true })).ok).toBe(true);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+  });
+
+  it("dry run changes nothing, and a running backup's lock makes prune wait or decline", async () => {
+    const { repository } = await buildRepository("dry-run", 3);
+    await maintain(repository, { kind: "quick", retention: { keepLast: 1 } });
+    const files = async () =>
+      [...(await packFiles(repository)), ...(await listAll(repository.storage, "index")).map((f) => f.name)].sort();
+    const before = await files();
+    const plan = await prune(repository, { dryRun: true });
+    expect(plan.dryRun).toBe(true);
+    expect(plan.packs.deleted + plan.packs.repacked).toBeGreaterThan(0);
+    expect(await files()).toEqual(before);
+
+    const shared = await lockRepository(repository, { exclusive: false });
+    const refused = await prune(repository).catch((error: unknown) => error);
+    expect(isEngineError(refused, "REPO_LOCKED")).toBe(true);
+    const waiting = prune(repository, { lockWaitMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await files()).toEqual(before);
+    await shared.release();
+    const done = await waiting;
+    expect(done.packs.deleted + done.packs.repacked).toBe(plan.packs.deleted + plan.packs.repacked);
+  });
+
+  it("leaves alone a repository whose index names a missing pack", async () => {
+    const { repository, repo } = await buildRepository("refuse", 2);
+    const [victim] = await packFiles(repository);
+    await rm(join(repo, pathOf({ type: "data", name: victim! })));
+    const before = (await listAll(repository.storage, "index")).length;
+    const refused = await prune(repository).catch((error: unknown) => error);
+    expect(isEngineError(refused, "REPOSITORY_DAMAGED")).toBe(true);
+    expect((refused as Error).message).toContain("repair index");
+    expect((await listAll(repository.storage, "index")).length).toBe(before);
+  });
+});
+
+describe("check", () => {
+  it("passes after restic's forget --prune on a repository we wrote", { timeout: 120_000 }, async () => {
+    const { repo, repository } = await buildRepository("restic-prune", 4);
+    await restic(repo, "forget", "--keep-last", "2", "--prune");
+    const report = await check(repository, { readData: true });
+    expect(report.errors).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.snapshots).toBe(2);
+    expect(report.packsRead).toBe(report.packs);
+  });
+
+  it("names exactly the snapshots and files a deleted pack or a flipped byte damaged", {
+    timeout: 120_000,
+  }, async () => {
+    const { repo, repository, ids } = await buildRepository("damage", 4);
+    const reader = new RepositoryReader(repository.key, repository.storage);
+    const index = await reader.index();
+    const snapshots = await reader.snapshots();
+    /** The files of every snapshot whose content has a blob `lost` says is gone, by snapshot id. */
+    const affected = async (lost: (blob: string) => boolean) => {
+      const result = new Map<string, string[]>();
+      const visit = async (tree: string, path: string, files: string[]): Promise<void> => {
+        for (const node of await reader.tree(tree)) {
+          const child = `${path}/${node.name.toString("utf8")}`;
+          if (node.type === "file" && node.content?.some(lost)) files.push(child);
+          if (node.type === "dir" && node.subtree) await visit(node.subtree, child, files);
+        }
+      };
+      for (const snapshot of snapshots) {
+        const files: string[] = [];
+        await visit(snapshot.tree, "", files);
+        if (files.length) result.set(snapshot.id, files.sort());
+      }
+      return result;
+    };
+    const reported = (report: Awaited<ReturnType<typeof check>>) =>
+      new Map(report.damaged.map((entry) => [entry.id, [...entry.files].sort()]));
+
+    // A data pack that holds blobs of some snapshots but not all.
+    const dataPacks = [...new Set([...index.values()].filter((blob) => blob.type === "data").map((blob) => blob.pack))];
+    let victim = "";
+    let expected = new Map<string, string[]>();
+    for (const pack of dataPacks) {
+      expected = await affected((blob) => index.get(blob)?.pack === pack);
+      if (expected.size > 0 && expected.size < ids.length) {
+        victim = pack;
+        break;
+      }
+    }
+    expect(victim).not.toBe("");
+    const victimPath = join(repo, pathOf({ type: "data", name: victim }));
+    const saved = await readFile(victimPath);
+    await rm(victimPath);
+    const report = await check(repository);
+    expect(report.ok).toBe(false);
+    expect(report.errors.some((error) => error.kind === "missing-pack" && error.pack === victim)).toBe(true);
+    expect(reported(report)).toEqual(expected);
+    expect(report.damaged.every((entry) => entry.folders.length === 0)).toBe(true);
+    // restic agrees something is wrong.
+    expect(await restic(repo, "check").catch((error: { code: number }) => error.code)).toBe(1);
+    await new LocalBackend(repo).save({ type: "data", name: victim }, saved);
+    expect((await check(repository)).ok).toBe(true);
+
+    // A flipped byte inside one data blob: only read-data sees it, and names the files using that blob.
+    const blob = [...index.values()].find(
+      (entry) => entry.type === "data" && entry.length > 1000 && entry.pack !== victim,
+    )!;
+    const packPath = join(repo, pathOf({ type: "data", name: blob.pack }));
+    const bytes = await readFile(packPath);
+    bytes[blob.offset + Math.floor(blob.length / 2)]! ^= 0x40;
+    await rm(packPath);
+    await writeFile(packPath, bytes);
+    expect((await check(repository)).ok).toBe(true);
+    const read = await check(repository, { readData: true });
+    expect(read.ok).toBe(false);
+    expect(read.errors.some((error) => error.kind === "damaged-blob" && error.blob === blob.id)).toBe(true);
+    expect(read.errors.some((error) => error.kind === "pack-id" && error.pack === blob.pack)).toBe(true);
+    const blobId = [...index.entries()].find(([, location]) => location === blob)![0];
+    expect(reported(read)).toEqual(await affected((id) => id === blobId));
+  });
+
+  it("repair index rebuilds a lost index from the pack headers", { timeout: 120_000 }, async () => {
+    const { repo, repository, ids } = await buildRepository("repair", 3);
+    for (const file of await listAll(repository.storage, "index"))
+      await repository.storage.remove({ type: "index", name: file.name });
+    const broken = await check(repository);
+    expect(broken.ok).toBe(false);
+    expect(broken.damaged.map((entry) => entry.id).sort()).toEqual([...ids].sort());
+    const result = await repairIndex(repository);
+    expect(result.unreadablePacks).toEqual([]);
+    expect(result.packs).toBe((await packFiles(repository)).length);
+    expect((await check(repository, { readData: true })).ok).toBe(true);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    // A fresh open sees the same.
+    const reopened = await openRepository(new LocalBackend(repo), password);
+    expect((await new RepositoryReader(reopened.key, reopened.storage).snapshots()).length).toBe(3);
+  });
+
+  it("reads n/t and x% subsets the way restic picks them", async () => {
+    const { selectPacks } = await import("../src/lifecycle/check.ts");
+    const ids = Array.from({ length: 512 }, (_, i) => (i % 256).toString(16).padStart(2, "0") + "0".repeat(62) + i);
+    expect(selectPacks(ids, "1/2", false).size).toBe(256);
+    expect([...selectPacks(ids, "2/4", false)].every((id) => Number.parseInt(id.slice(0, 2), 16) % 4 === 1)).toBe(true);
+    expect(selectPacks(ids, "5%", false).size).toBe(25);
+    expect(selectPacks(ids.slice(0, 3), "5%", false).size).toBe(1);
+    expect(selectPacks(ids, undefined, true).size).toBe(512);
+    for (const bad of ["0/3", "4/3", "0%", "101%", "half"]) {
+      expect(() => selectPacks(ids, bad, false)).toThrow(/read-data-subset/);
+    }
+  });
+});
