@@ -39,13 +39,13 @@ const work = await mkdtemp(join(tmpdir(), "e3-bench-sync-"));
 const source = join(work, "data");
 const bucket = `e3-bench-sync-${randomBytes(4).toString("hex")}`;
 
-type Measured = { seconds: number; peakRssMiB: number };
+type Measured = { seconds: number; cpuSeconds: number; peakRssMiB: number };
 
 function timed(command: string, args: string[], env: Record<string, string | undefined>): Measured {
   const report = join(work, "time.txt");
   const environment = { ...process.env, ...env };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete environment[name];
-  const result = spawnSync("/usr/bin/time", ["-o", report, "-f", "%e %M", command, ...args], {
+  const result = spawnSync("/usr/bin/time", ["-o", report, "-f", "%e %U %S %M", command, ...args], {
     env: environment,
     encoding: "utf8",
     maxBuffer: 1 << 28,
@@ -54,8 +54,10 @@ function timed(command: string, args: string[], env: Record<string, string | und
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr}\n${result.stdout}`);
   }
-  const [seconds, kib] = spawnSync("tail", ["-n1", report], { encoding: "utf8" }).stdout.trim().split(" ");
-  return { seconds: Number(seconds), peakRssMiB: Number(kib) / 1024 };
+  const [seconds, user, system, kib] = spawnSync("tail", ["-n1", report], { encoding: "utf8" })
+    .stdout.trim()
+    .split(" ");
+  return { seconds: Number(seconds), cpuSeconds: Number(user) + Number(system), peakRssMiB: Number(kib) / 1024 };
 }
 
 // Deterministic pseudo-random bytes (an AES-CTR keystream): fast, incompressible, reproducible.
@@ -159,21 +161,30 @@ for (const step of steps) {
   for (const tool of ["rclone", "e3"] as const) {
     row[tool] = tools[tool]();
     console.log(
-      `${step.padEnd(18)} ${tool.padEnd(6)} ${row[tool].seconds.toFixed(2)} s ${row[tool].peakRssMiB.toFixed(0)} MiB`,
+      `${step.padEnd(18)} ${tool.padEnd(6)} ${row[tool].seconds.toFixed(2)} s (CPU ${row[tool].cpuSeconds.toFixed(2)} s) ` +
+        `${row[tool].peakRssMiB.toFixed(0)} MiB`,
     );
   }
   rows.set(step, row);
 }
 
 console.log(`\n${values["size-mib"]} MiB, ${smallFiles} small files, S3 at ${endpoint}`);
+const columns = ["rclone s", "e3 s", "time e3/rclone", "CPU rclone", "CPU e3", "CPU e3/rclone"];
 console.log(
-  `${"step".padEnd(18)} ${"rclone s".padStart(9)} ${"e3 s".padStart(8)} ${"time e3/rclone".padStart(15)} ` +
+  `${"step".padEnd(18)} ${columns.map((name) => name.padStart(14)).join(" ")} ` +
     `${"rclone RSS".padStart(11)} ${"e3 RSS".padStart(8)} ${"RSS e3/rclone".padStart(14)}`,
 );
 for (const [step, row] of rows) {
+  const cells = [
+    row.rclone.seconds.toFixed(2),
+    row.e3.seconds.toFixed(2),
+    (row.e3.seconds / row.rclone.seconds).toFixed(2),
+    row.rclone.cpuSeconds.toFixed(2),
+    row.e3.cpuSeconds.toFixed(2),
+    (row.e3.cpuSeconds / row.rclone.cpuSeconds).toFixed(2),
+  ];
   console.log(
-    `${step.padEnd(18)} ${row.rclone.seconds.toFixed(2).padStart(9)} ${row.e3.seconds.toFixed(2).padStart(8)} ` +
-      `${(row.e3.seconds / row.rclone.seconds).toFixed(2).padStart(15)} ` +
+    `${step.padEnd(18)} ${cells.map((cell) => cell.padStart(14)).join(" ")} ` +
       `${`${row.rclone.peakRssMiB.toFixed(0)} MiB`.padStart(11)} ${`${row.e3.peakRssMiB.toFixed(0)} MiB`.padStart(8)} ` +
       `${(row.e3.peakRssMiB / row.rclone.peakRssMiB).toFixed(2).padStart(14)}`,
   );

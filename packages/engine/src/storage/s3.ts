@@ -36,6 +36,7 @@ import {
   sizeOf,
 } from "./backend.ts";
 import { classifyError, httpStatusOf, isAbortError, isStorageError, StorageError } from "./errors.ts";
+import { s3StorageError } from "./s3-errors.ts";
 import { normalizePrefix, parseS3Location } from "./s3-location.ts";
 
 export { parseS3Location, type S3Location } from "./s3-location.ts";
@@ -103,16 +104,6 @@ export type S3Logger = {
 };
 
 const silent: S3Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-const deniedNames = new Set([
-  "AccessDenied",
-  "InvalidAccessKeyId",
-  "SignatureDoesNotMatch",
-  "ExpiredToken",
-  "InvalidToken",
-  "AllAccessDisabled",
-  "AccountProblem",
-]);
 
 export class S3Backend implements StorageBackend {
   /** The SDK client, for callers that need more than the backend interface (bucket administration, tests). */
@@ -537,41 +528,16 @@ export class S3Backend implements StorageBackend {
   #error(error: unknown, what: string, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted) return signal.reason;
     if (isAbortError(error) || error instanceof StorageError) return error;
-    const status = httpStatusOf(error);
     const name = error instanceof Error ? error.name : "";
-    const detail = `${name}${error instanceof Error && error.message && error.message !== name ? `: ${error.message}` : ""}`;
-    const where = `${this.location()}: ${what}`;
-    const options = { cause: error, ...(status !== undefined ? { status } : {}) };
-    if (name === "NoSuchBucket") {
-      return new StorageError(
-        "BUCKET_NOT_FOUND",
-        `${where}: the bucket ${this.bucket} does not exist; create it or check the repository location`,
-        options,
-      );
-    }
-    if (name === "NoSuchKey" || name === "NotFound" || status === 404) {
-      return new StorageError("NOT_FOUND", `${where} does not exist`, options);
-    }
-    if (name === "PreconditionFailed" || status === 412) {
-      return new StorageError("ALREADY_EXISTS", `${where} exists already`, options);
-    }
-    if (name === "InvalidRange" || status === 416) {
-      return new StorageError("INVALID_RANGE", `${where}: the range lies outside the object`, options);
-    }
-    if (deniedNames.has(name) || status === 401 || status === 403) {
-      return new StorageError(
-        "ACCESS_DENIED",
-        `${where}: ${detail} (HTTP ${status ?? "?"}); check the access key, the secret and the bucket's policy`,
-        options,
-      );
-    }
-    if (classifyError(error) === "transient") {
-      return new StorageError("STORAGE_UNAVAILABLE", `${where}: ${detail}; the storage is unreachable or busy`, {
-        ...options,
-        transient: true,
-      });
-    }
-    return new StorageError("STORAGE_ERROR", `${where}: ${detail}${status ? ` (HTTP ${status})` : ""}`, options);
+    const message = error instanceof Error ? error.message : String(error);
+    const failure = {
+      name,
+      message,
+      status: httpStatusOf(error),
+      transient: classifyError(error) === "transient",
+      cause: error,
+    };
+    return s3StorageError(failure, `${this.location()}: ${what}`, this.bucket);
   }
 }
 

@@ -1,22 +1,10 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
-import { httpStatusOf } from "../storage/errors.ts";
+import { isStorageError } from "../storage/errors.ts";
 import { type RetryPolicy, retrying, type StorageOperation } from "../storage/retry.ts";
-import { parseS3Location, S3Backend, type S3Credentials } from "../storage/s3.ts";
+import { type S3CredentialSource, type S3Credentials, S3Http } from "../storage/s3-http.ts";
+import { parseS3Location } from "../storage/s3-location.ts";
 import type { DestinationFile } from "./plan.ts";
 import { allLimited } from "./pool.ts";
 import type { RcloneFilter } from "./rclone-filter.ts";
@@ -28,8 +16,8 @@ import type { SyncTarget, UploadContext } from "./target.ts";
 // A folder in an S3 bucket written the way rclone writes it (engine-reference §5.1): one object per file at
 // `prefix/relative/path`, the mtime in `mtime` metadata, Content-MD5 on single-part uploads, `md5chksum` on
 // multipart ones, no folder marker objects. Listing is one ListObjectsV2 walk (rclone's --fast-list); mtimes
-// come from the state cache when it still matches the listing, from a HEAD otherwise. The SDK client is the one
-// S3Backend configures for the S3 family (path style, checksums only when required, bounded sockets).
+// come from the state cache when it still matches the listing, from a HEAD otherwise. Requests go through the
+// lean S3Http client (one signed HTTP request each, no SDK): a sync of small files is mostly per-request cost.
 
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
@@ -44,7 +32,7 @@ const abandonedAfterMs = 24 * 3600 * 1000;
 export type S3TargetOptions = {
   /** `s3:http[s]://host[:port]/bucket[/prefix]` (restic's syntax, as the repository commands take it). */
   location: string;
-  credentials?: S3Credentials;
+  credentials?: S3CredentialSource;
   region?: string;
   /** Where the object cache and the open-uploads journal live; without it every run HEADs as rclone does. */
   stateDir?: string;
@@ -69,9 +57,7 @@ export class S3Target implements SyncTarget {
   readonly description: string;
   /** rclone's S3 mtimes are exact to the nanosecond. */
   readonly modifyWindowNs = 1n;
-  readonly #client: S3Client;
-  readonly #backend: S3Backend;
-  readonly #bucket: string;
+  readonly #client: S3Http;
   readonly #prefix: string;
   readonly #stateDir: string | undefined;
   readonly #uploadCutoff: number;
@@ -87,16 +73,17 @@ export class S3Target implements SyncTarget {
 
   constructor(options: S3TargetOptions) {
     const location = parseS3Location(options.location);
-    this.#backend = new S3Backend({
-      ...location,
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-      region: options.region ?? location.region ?? "us-east-1",
+    const region = options.region ?? location.region ?? "us-east-1";
+    this.#client = new S3Http({
+      endpoint: location.endpoint,
+      bucket: location.bucket,
+      region,
+      forcePathStyle: location.forcePathStyle,
+      credentials: options.credentials ?? defaultCredentials(region),
       maxConnections: options.maxConnections ?? 32,
     });
-    this.#client = this.#backend.client;
-    this.#bucket = location.bucket;
-    this.#prefix = this.#backend.prefix;
-    this.description = this.#backend.location();
+    this.#prefix = location.prefix;
+    this.description = `s3:${location.endpoint}/${location.bucket}${location.prefix ? `/${location.prefix}` : ""}`;
     this.#stateDir = options.stateDir;
     this.#uploadCutoff = options.uploadCutoff ?? 200 * MiB;
     this.#chunkSize = Math.max(5 * MiB, options.chunkSize ?? 5 * MiB);
@@ -111,7 +98,7 @@ export class S3Target implements SyncTarget {
 
   #send<T>(operation: StorageOperation, target: string, signal: AbortSignal | undefined, task: () => Promise<T>) {
     return retrying(task, { operation, target, policy: this.#retry, signal }).catch((error: unknown) => {
-      throw signal?.aborted ? signal.reason : describe(error, `${this.description}: ${target}`);
+      throw signal?.aborted ? signal.reason : error;
     });
   }
 
@@ -124,31 +111,19 @@ export class S3Target implements SyncTarget {
     this.#cache = await StateCache.open(this.#stateDir, this.description);
     if (dryRun) return;
     const abandoned = new Map(this.#state.openUploads().map((upload) => [upload.uploadId, upload]));
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
+    const prefix = this.#prefix ? `${this.#prefix}/` : "";
+    let marker: { keyMarker: string; uploadIdMarker: string } | undefined;
     do {
       const page = await this.#send("list", "open multipart uploads", signal, () =>
-        this.#client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.#bucket,
-            ...(this.#prefix ? { Prefix: `${this.#prefix}/` } : {}),
-            KeyMarker: keyMarker,
-            UploadIdMarker: uploadIdMarker,
-          }),
-          { abortSignal: signal },
-        ),
+        this.#client.listMultipartUploads(prefix, marker, "open multipart uploads", signal),
       );
-      for (const upload of page.Uploads ?? []) {
-        if (
-          upload.Key &&
-          upload.UploadId &&
-          Date.now() - (upload.Initiated?.getTime() ?? Date.now()) > abandonedAfterMs
-        )
-          abandoned.set(upload.UploadId, { key: upload.Key, uploadId: upload.UploadId });
+      for (const upload of page.uploads) {
+        // An upload without a start time is not known to be abandoned.
+        if (upload.key && upload.uploadId && Date.now() - (upload.initiatedMs || Date.now()) > abandonedAfterMs)
+          abandoned.set(upload.uploadId, { key: upload.key, uploadId: upload.uploadId });
       }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker);
+      marker = page.next;
+    } while (marker);
     for (const upload of abandoned.values()) await this.#abortUpload(upload.key, upload.uploadId);
   }
 
@@ -223,23 +198,15 @@ export class S3Target implements SyncTarget {
     let token: string | undefined;
     do {
       const page = await this.#send("list", "listing", signal, () =>
-        this.#client.send(
-          new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix || undefined, ContinuationToken: token }),
-          { abortSignal: signal },
-        ),
+        this.#client.listObjects(prefix, token, "listing", signal),
       );
-      for (const object of page.Contents ?? []) {
-        const path = (object.Key ?? "").slice(prefix.length);
+      for (const object of page.objects) {
+        const path = object.key.slice(prefix.length);
         // Folder markers (`dir/`) are not files (rclone --s3-directory-markers writes them).
         if (!path || path.endsWith("/")) continue;
-        yield {
-          path,
-          size: object.Size ?? 0,
-          etag: object.ETag ?? "",
-          lastModifiedMs: object.LastModified?.getTime() ?? 0,
-        };
+        yield { path, size: object.size, etag: object.etag, lastModifiedMs: object.lastModifiedMs };
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.nextToken;
     } while (token);
   }
 
@@ -256,19 +223,17 @@ export class S3Target implements SyncTarget {
   /** The mtime (metadata, else Last-Modified as rclone falls back) and md5chksum, remembered for next time. */
   async #head(file: S3File, signal: AbortSignal | undefined): Promise<void> {
     const response = await this.#send("stat", file.path, signal, () =>
-      this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(file.path) }), {
-        abortSignal: signal,
-      }),
+      this.#client.headObject(this.#key(file.path), file.path, signal),
     );
-    const metadata = response.Metadata ?? {};
-    const lastModifiedMs = response.LastModified?.getTime() ?? file.lastModifiedMs;
+    const metadata = response.metadata;
+    const lastModifiedMs = Number.isNaN(response.lastModifiedMs) ? file.lastModifiedMs : response.lastModifiedMs;
     const mtimeNs = parseMtime(metadata[mtimeKey]) ?? BigInt(lastModifiedMs) * 1_000_000n;
     file.mtimeNs = mtimeNs;
-    file.md5 = md5FromEtag(response.ETag) ?? md5FromMetadata(metadata[md5Key]);
+    file.md5 = md5FromEtag(response.etag) ?? md5FromMetadata(metadata[md5Key]);
     file.headed = true;
     this.#state.remember(file.path, {
-      size: response.ContentLength ?? file.size,
-      etag: response.ETag ?? file.etag,
+      size: response.size,
+      etag: response.etag || file.etag,
       lastModifiedMs,
       mtime: formatMtime(mtimeNs),
       ...(file.md5 ? { md5: file.md5 } : {}),
@@ -297,17 +262,11 @@ export class S3Target implements SyncTarget {
     const response = await this.#send("save", file.path, signal, async () => {
       const body = paced(buffer ?? { absolute: file.absolute, start: 0, end: size }, bandwidth, count, signal);
       try {
-        const sent = await this.#client.send(
-          new PutObjectCommand({
-            Bucket: this.#bucket,
-            Key: this.#key(file.path),
-            Body: body.body,
-            ContentLength: size,
-            ContentMD5: md5Base64(md5!),
-            ContentType: "application/octet-stream",
-            Metadata: { [mtimeKey]: mtime },
-          }),
-          { abortSignal: signal },
+        const sent = await this.#client.putObject(
+          this.#key(file.path),
+          body.body,
+          { contentLength: size, contentMd5: md5Base64(md5!), metadata: { [mtimeKey]: mtime }, what: file.path },
+          signal,
         );
         count(size - body.sent());
         return sent;
@@ -316,7 +275,7 @@ export class S3Target implements SyncTarget {
         throw error;
       }
     });
-    this.#written.set(file.path, { size, etag: response.ETag ?? "", mtime, md5 });
+    this.#written.set(file.path, { size, etag: response.etag, mtime, md5 });
   }
 
   async #uploadMultipart(file: LocalFile, context: UploadContext): Promise<void> {
@@ -325,19 +284,9 @@ export class S3Target implements SyncTarget {
     const partSize = Math.max(this.#chunkSize, Math.ceil(file.size / maxParts / MiB) * MiB);
     const key = this.#key(file.path);
     const mtime = formatMtime(file.mtimeNs);
-    const created = await this.#send("save", file.path, signal, () =>
-      this.#client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          ContentType: "application/octet-stream",
-          Metadata: { [mtimeKey]: mtime, [md5Key]: md5Base64(md5) },
-        }),
-        { abortSignal: signal },
-      ),
+    const uploadId = await this.#send("save", file.path, signal, () =>
+      this.#client.createMultipartUpload(key, { [mtimeKey]: mtime, [md5Key]: md5Base64(md5) }, file.path, signal),
     );
-    const uploadId = created.UploadId;
-    if (!uploadId) throw new Error(`${this.description}: ${file.path}: the server started an upload without an id`);
     await this.#state.uploadStarted({ key, uploadId });
     let completed = false;
     try {
@@ -351,47 +300,35 @@ export class S3Target implements SyncTarget {
           const offset = (number - 1) * partSize;
           const length = Math.min(partSize, file.size - offset);
           const part = await readRange(file.absolute, offset, length);
-          const response = await this.#send("save", `${file.path} part ${number}`, partSignal, async () => {
+          const what = `${file.path} part ${number}`;
+          const contentMd5 = createHash("md5").update(part).digest("base64");
+          etags[number - 1] = await this.#send("save", what, partSignal, async () => {
             const body = paced(part, bandwidth, count, partSignal);
             try {
-              const sent = await this.#client.send(
-                new UploadPartCommand({
-                  Bucket: this.#bucket,
-                  Key: key,
-                  UploadId: uploadId,
-                  PartNumber: number,
-                  Body: body.body,
-                  ContentLength: length,
-                  ContentMD5: createHash("md5").update(part).digest("base64"),
-                }),
-                { abortSignal: partSignal },
+              const etag = await this.#client.uploadPart(
+                key,
+                uploadId,
+                number,
+                body.body,
+                { contentLength: length, contentMd5, what },
+                partSignal,
               );
               count(length - body.sent());
-              return sent;
+              return etag;
             } catch (error) {
               count(-body.sent());
               throw error;
             }
           });
-          if (!response.ETag) throw new Error(`${this.description}: ${file.path}: part ${number} has no ETag`);
-          etags[number - 1] = response.ETag;
         },
         signal,
       );
-      const done = await this.#send("save", file.path, signal, () =>
-        this.#client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.#bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
-          }),
-          { abortSignal: signal },
-        ),
+      const etag = await this.#send("save", file.path, signal, () =>
+        this.#client.completeMultipartUpload(key, uploadId, etags, file.path, signal),
       );
       completed = true;
       await this.#state.uploadEnded(uploadId);
-      this.#written.set(file.path, { size: file.size, etag: done.ETag ?? "", mtime, md5 });
+      this.#written.set(file.path, { size: file.size, etag, mtime, md5 });
     } finally {
       if (!completed) await this.#abortUpload(key, uploadId);
     }
@@ -402,14 +339,12 @@ export class S3Target implements SyncTarget {
     try {
       await retrying(
         () =>
-          this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }), {
-            abortSignal: AbortSignal.timeout(60_000),
-          }),
+          this.#client.abortMultipartUpload(key, uploadId, `${key} (abandoned upload)`, AbortSignal.timeout(60_000)),
         { operation: "remove", target: key, policy: { attempts: 3, baseDelayMs: 200 } },
       );
     } catch (error) {
       // Already gone (completed, aborted, expired): nothing left to clean. Otherwise the journal keeps it for next time.
-      if (httpStatusOf(error) !== 404) return;
+      if (!isStorageError(error, "NOT_FOUND")) return;
     }
     await this.#state.uploadEnded(uploadId);
   }
@@ -425,25 +360,14 @@ export class S3Target implements SyncTarget {
     // A self-copy replacing the metadata keeps the bytes (rclone's SetModTime); md5chksum must survive it.
     const metadata: Record<string, string> = { [mtimeKey]: mtime };
     if (object.md5 && md5FromEtag(object.etag) === undefined) metadata[md5Key] = md5Base64(object.md5);
-    const response = await this.#send("save", file.path, signal, () =>
-      this.#client.send(
-        new CopyObjectCommand({
-          Bucket: this.#bucket,
-          Key: key,
-          CopySource: `${this.#bucket}/${encodeURIComponent(key).replace(/%2F/g, "/")}`,
-          MetadataDirective: "REPLACE",
-          ContentType: "application/octet-stream",
-          Metadata: metadata,
-        }),
-        { abortSignal: signal },
-      ),
+    const result = await this.#send("save", file.path, signal, () =>
+      this.#client.replaceMetadata(key, metadata, file.path, signal),
     );
-    const result = response.CopyObjectResult;
-    if (result?.ETag && result.LastModified) {
+    if (result.etag && result.lastModifiedMs !== undefined && !Number.isNaN(result.lastModifiedMs)) {
       this.#state.remember(file.path, {
         size: object.size,
-        etag: result.ETag,
-        lastModifiedMs: result.LastModified.getTime(),
+        etag: result.etag,
+        lastModifiedMs: result.lastModifiedMs,
         mtime,
         ...(object.md5 ? { md5: object.md5 } : {}),
       });
@@ -453,11 +377,7 @@ export class S3Target implements SyncTarget {
   }
 
   async remove(path: string, signal: AbortSignal | undefined): Promise<void> {
-    await this.#send("remove", path, signal, () =>
-      this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(path) }), {
-        abortSignal: signal,
-      }),
-    );
+    await this.#send("remove", path, signal, () => this.#client.deleteObject(this.#key(path), path, signal));
     this.#state.forget(path);
   }
 
@@ -488,23 +408,21 @@ export class S3Target implements SyncTarget {
   }
 
   async close(): Promise<void> {
-    await this.#backend.close();
+    await this.#client.close();
   }
 }
 
-/** An SDK failure as an Error that names the object, what the server said and what to check. */
-function describe(error: unknown, where: string): Error {
-  const name = error instanceof Error ? error.name : "";
-  const message = error instanceof Error ? error.message : String(error);
-  const status = httpStatusOf(error);
-  const hint =
-    status === 401 || status === 403
-      ? "; check the access key, the secret and the bucket's policy"
-      : name === "NoSuchBucket"
-        ? "; create the bucket or check the destination"
-        : "";
-  const detail = name && message !== name ? `${name}: ${message}` : message || name;
-  return Object.assign(new Error(`${where}: ${detail}${status ? ` (HTTP ${status})` : ""}${hint}`, { cause: error }), {
-    code: "STORAGE_ERROR",
-  });
+/**
+ * Without explicit keys: the AWS SDK's default chain (profile files, SSO, instance and container roles), loaded
+ * only then and asked before each request (it caches and refreshes expiring keys itself).
+ */
+function defaultCredentials(region: string): () => Promise<S3Credentials> {
+  let provider: Promise<() => Promise<S3Credentials>> | undefined;
+  return async () => {
+    provider ??= import("@aws-sdk/client-s3").then(({ S3Client }) => {
+      const { credentials } = new S3Client({ region }).config;
+      return credentials as () => Promise<S3Credentials>;
+    });
+    return (await provider)();
+  };
 }
