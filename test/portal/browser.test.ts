@@ -1,29 +1,22 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createTestDatabase } from "@e3/db/testing";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seriousAxeViolations } from "./axe.ts";
 import { portalHarness } from "./portal.ts";
+import { launchChromium, screenshotsDir, seededCredentials, signIn } from "./session.ts";
 
 // The portal in a real browser: Debian's Chromium driven by playwright-core against the production build.
 // Screenshots land in test-results/ for people to look at.
 
 const { startPortal, cleanups } = portalHarness();
-const screenshots = join(import.meta.dirname, "..", "..", "test-results", "screenshots");
+const screenshots = screenshotsDir;
 let browser: Browser;
 
 beforeAll(async () => {
   await mkdir(screenshots, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 
@@ -54,6 +47,7 @@ describe("portal in Chromium", () => {
       await expect.poll(() => page.getByTestId("count-protected").textContent()).toBe("0");
       await expect.poll(() => page.getByText("No backup jobs yet").count()).toBe(1);
       await page.screenshot({ path: join(screenshots, `dashboard-${colorScheme}.png`), fullPage: true });
+      expect(await seriousAxeViolations(page)).toEqual([]);
       backgrounds.push(String(await page.evaluate("getComputedStyle(document.body).backgroundColor")));
 
       // Nothing is fetched from any host but the portal (no CDN, no web fonts).
@@ -62,5 +56,41 @@ describe("portal in Chromium", () => {
     }
     // Dark mode follows the system setting.
     expect(backgrounds[0]).not.toBe(backgrounds[1]);
+  });
+
+  it("keeps a manual theme across reloads, collapses the navigation on a phone, and signs out", async () => {
+    const database = await createTestDatabase("shell");
+    cleanups.push(database.drop);
+    const portal = await startPortal({ DATABASE_URL: database.url });
+    const context = await browser.newContext({ colorScheme: "light", viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await signIn(page, portal.url, seededCredentials(portal.output(), "client"));
+    const isDark = () => page.evaluate("document.documentElement.classList.contains('dark')");
+    expect(await isDark()).toBe(false);
+
+    await page.getByTestId("theme-toggle").click();
+    await page.getByRole("menuitemradio", { name: "Dark" }).click();
+    expect(await isDark()).toBe(true);
+    await page.reload();
+    // Applied by the head script before the first paint, so it holds before any client code runs.
+    expect(await isDark()).toBe(true);
+
+    // On a phone the sidebar is a drawer behind the menu button; Esc closes it.
+    const navigation = page.getByRole("navigation", { name: "Main" });
+    expect(await navigation.isVisible()).toBe(false);
+    await page.getByTestId("nav-toggle").click();
+    await expect.poll(() => navigation.isVisible()).toBe(true);
+    await page.screenshot({ path: join(screenshots, "shell-phone-drawer-dark.png") });
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.keyboard.press("Escape");
+    await expect.poll(() => navigation.isVisible()).toBe(false);
+
+    await page.getByTestId("user-menu").click();
+    await page.getByRole("menuitem", { name: "Sign out" }).click();
+    await page.waitForURL(`${portal.url}/sign-in`);
+    // The session is gone: the dashboard sends the visitor back to sign in.
+    await page.goto(`${portal.url}/dashboard`);
+    await page.waitForURL(`${portal.url}/sign-in`);
+    await context.close();
   });
 });

@@ -1,6 +1,15 @@
 import type { ReactNode } from "react";
+import { AppShell } from "../../components/shell/app-shell.tsx";
+import { requireSignedIn } from "../../components/shell/session.ts";
 import { ApiProvider } from "../../lib/trpc-client.tsx";
 
-export default function ClientLayout({ children }: { children: ReactNode }) {
-  return <ApiProvider>{children}</ApiProvider>;
+export const dynamic = "force-dynamic";
+
+export default async function ClientLayout({ children }: { children: ReactNode }) {
+  const { user } = await requireSignedIn();
+  return (
+    <ApiProvider>
+      <AppShell user={user}>{children}</AppShell>
+    </ApiProvider>
+  );
 }

@@ -30,7 +30,7 @@ export default function DashboardPage() {
 
   if (summary.error?.data?.code === "UNAUTHORIZED") {
     return (
-      <main className="mx-auto max-w-3xl px-6 py-12">
+      <div>
         <p>
           Your session has ended.{" "}
           <Link href="/sign-in" className="underline">
@@ -38,11 +38,11 @@ export default function DashboardPage() {
           </Link>
           .
         </p>
-      </main>
+      </div>
     );
   }
   return (
-    <main className="mx-auto max-w-5xl space-y-8 px-6 py-10">
+    <div className="space-y-8">
       <h1 className="text-2xl font-semibold">Dashboard</h1>
       {summary.error && (
         <div role="alert" className="rounded-md border border-red-300 p-4 text-red-800 dark:text-red-200">
@@ -90,6 +90,6 @@ export default function DashboardPage() {
           ))}
         </ul>
       </section>
-    </main>
+    </div>
   );
 }
