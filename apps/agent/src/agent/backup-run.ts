@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
 import type { RunAssignment } from "@e3/api/agent-contract";
+import type { Policy } from "@e3/api/policy";
 import { backup, type SnapshotSummary } from "@e3/engine";
-import { z } from "zod";
+import { backupPolicyOptions, type JobPolicyOptions, readRunPolicy, withJobCommands } from "./job-policy.ts";
 import { openJobRepository } from "./job-repository.ts";
 import { type FinalReport, portalProgress, type RunReporter } from "./run-reporter.ts";
 
@@ -9,14 +10,6 @@ import { type FinalReport, portalProgress, type RunReporter } from "./run-report
 // backup() with the job's sources and patterns, its progress, unreadable files and result reported. A cancelled
 // run writes no snapshot but leaves its uploaded packs indexed, so a reclaimed or later run does not upload them
 // again.
-
-/** The parts of the job's policy (validated by the portal) the backup engine applies. */
-const backupPolicySchema = z
-  .object({
-    skipUnreadable: z.boolean().default(true),
-    packSizeMiB: z.number().int().min(4).max(128).optional(),
-  })
-  .catch({ skipUnreadable: true });
 
 /** The job's glob fields hold one pattern per line (a comma also separates, as the portal's form allows). */
 export function splitPatterns(globs: string | null): string[] {
@@ -31,7 +24,12 @@ function summaryJson(summary: SnapshotSummary): Record<string, unknown> {
   return { ...summary };
 }
 
-export async function runBackup(run: RunAssignment, reporter: RunReporter, signal: AbortSignal): Promise<FinalReport> {
+export async function runBackup(
+  run: RunAssignment,
+  reporter: RunReporter,
+  signal: AbortSignal,
+  options: JobPolicyOptions = {},
+): Promise<FinalReport> {
   if (run.engine === "sync") {
     reporter.event("SYNC_FAILED", "error", "the sync engine is not supported by this agent version yet");
     return {
@@ -49,7 +47,20 @@ export async function runBackup(run: RunAssignment, reporter: RunReporter, signa
       errorMessage: "encryption_mode=agent is not supported by this agent yet; use managed encryption for the job",
     };
   }
-  const policy = backupPolicySchema.parse(run.policy ?? {});
+  const read = readRunPolicy(run, reporter, options);
+  if ("report" in read) return read.report;
+  return withJobCommands(run, read.policy, reporter, signal, () =>
+    backupWithPolicy(run, read.policy, password, reporter, signal),
+  );
+}
+
+async function backupWithPolicy(
+  run: RunAssignment,
+  policy: Policy,
+  password: string,
+  reporter: RunReporter,
+  signal: AbortSignal,
+): Promise<FinalReport> {
   reporter.event(
     run.reclaimed ? "BACKUP_RESUMING" : "BACKUP_STARTING",
     "info",
@@ -68,8 +79,7 @@ export async function runBackup(run: RunAssignment, reporter: RunReporter, signa
       hostname: hostname(),
       tags: [`e3-job:${run.jobId}`],
       signal,
-      ...(policy.packSizeMiB ? { packSize: policy.packSizeMiB * 1024 * 1024 } : {}),
-      ...(run.parallelism ? { fileConcurrency: run.parallelism } : {}),
+      ...backupPolicyOptions(policy, run.parallelism),
       onProgress: (progress) => reporter.progress(portalProgress(progress, "uploading")),
       onError: (error) => {
         unreadable += 1;

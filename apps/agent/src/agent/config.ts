@@ -16,6 +16,8 @@ export const agentConfigSchema = z.strictObject({
   agentToken: z.string().min(1, "agentToken is missing"),
   tenantId: z.uuid().optional(),
   enrolledAt: z.iso.datetime({ offset: true }).optional(),
+  /** Lets jobs run their pre/post commands on this machine; set here by the machine's admin, never by the portal. */
+  allowJobCommands: z.boolean().optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 

@@ -100,7 +100,7 @@ async function executeRun(client: AgentClient, run: RunAssignment, options: Loop
     await reporter.start();
     let report: FinalReport;
     try {
-      report = await runBackup(run, reporter, cancel.signal);
+      report = await runBackup(run, reporter, cancel.signal, { allowJobCommands: options.config.allowJobCommands });
     } catch (error) {
       if (signal.aborted) {
         reporter.log("warn", "the agent is shutting down; the run resumes when it starts again");

@@ -19,7 +19,8 @@ const usage = `usage: e3-backup-agent <command> [options]
 commands:
   init       --repo R
   backup     --repo R [--exclude GLOB]... [--include GLOB]... [--tag T]... [--host H] [--parent ID | --force]
-             [--compression auto|off|max] [--pack-size MiB] [--json] PATH...
+             [--compression auto|off|max] [--pack-size MiB] [--read-concurrency N] [--exclude-caches]
+             [--exclude-larger-than SIZE] [--one-file-system] [--fail-on-unreadable] [--json] PATH...
   snapshots  --repo R [--host H] [--tag T]... [--json]
   ls         --repo R SNAPSHOT [PATH] [--json]
   restore    --repo R SNAPSHOT --target DIR [--include PATH]... [--overwrite always|if-changed|never] [--json]

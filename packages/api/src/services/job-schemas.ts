@@ -1,14 +1,9 @@
 import { z } from "zod";
 import { scheduleSchema } from "../schedule.ts";
+import { policySchema, text } from "./policy-schema.ts";
 
 // What a job may say, validated on the way in (tRPC input) so the JSON columns never hold anything invalid.
 
-const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .refine((value) => !value.includes("\u0000"), "must not contain NUL characters");
 const keepCount = z.number().int().min(0).max(100_000).optional();
 
 /** restic's `forget` rules; `keepWithin` is a duration like 30d, 2w, 6m, 1y, or combined (1y6m). */
@@ -36,32 +31,7 @@ export const retentionSchema = z
   );
 export type Retention = z.infer<typeof retentionSchema>;
 
-const commandHook = z.strictObject({
-  command: text(4096).min(1),
-  timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
-});
-
-/** Engine options (policy_json). Pre/post commands run only where the agent's local config allows them. */
-export const policySchema = z.strictObject({
-  excludeCaches: z.boolean().default(true),
-  excludeLargerThanBytes: z.number().int().positive().optional(),
-  oneFileSystem: z.boolean().default(false),
-  /** true: unreadable files are reported and skipped (run ends `warning`); false: the run fails. */
-  skipUnreadable: z.boolean().default(true),
-  packSizeMiB: z.number().int().min(4).max(128).default(16),
-  readConcurrency: z.number().int().min(1).max(64).default(2),
-  /** Windows: back up from a VSS shadow copy so open files are consistent. */
-  useVss: z.boolean().default(false),
-  /** Sync engine: `copy` never deletes at the destination, `sync` mirrors deletions. */
-  syncMode: z.enum(["copy", "sync"]).default("copy"),
-  transfers: z.number().int().min(1).max(64).default(4),
-  checkers: z.number().int().min(1).max(64).default(8),
-  /** rclone-style timetable, e.g. "Mon-Fri 08:00,512 18:00,off". */
-  bandwidthTimetable: text(500).optional(),
-  preCommand: commandHook.optional(),
-  postCommand: commandHook.optional(),
-});
-export type Policy = z.infer<typeof policySchema>;
+export { type Policy, policySchema } from "./policy-schema.ts";
 
 const s3Destination = z.strictObject({
   type: z.literal("s3"),

@@ -19,6 +19,7 @@ import { formatGoTime, nowNanoseconds } from "../tree/go-time.ts";
 import { nodeFromStats, type TreeNode } from "../tree/node.ts";
 import { encodeTree } from "../tree/tree-json.ts";
 import { PatternList } from "./patterns.ts";
+import { checkWalkPolicy, WalkPolicy, type WalkPolicyOptions } from "./policy.ts";
 
 // The archiver: walks the paths to back up, stores every file's chunks and every directory's tree, and writes the
 // snapshot last (engine-reference §1.14). With a parent snapshot, a file whose size, mtime, ctime and inode are
@@ -26,7 +27,7 @@ import { PatternList } from "./patterns.ts";
 // left out; it never aborts the snapshot. Cancelling stops the walk and writes no snapshot, but indexes the packs
 // already uploaded, so the next backup uploads none of them again.
 
-export type BackupOptions = {
+export type BackupOptions = WalkPolicyOptions & {
   paths: string[];
   /** restic --exclude patterns (patterns.ts). */
   excludes?: string[];
@@ -129,6 +130,7 @@ class Archiver {
   readonly #options: BackupOptions;
   readonly #excludes: PatternList;
   readonly #includes: PatternList;
+  readonly #policy: WalkPolicy;
   readonly #files: Semaphore;
   readonly #progress: ProgressMeter;
   readonly errors: BackupError[] = [];
@@ -151,6 +153,7 @@ class Archiver {
     this.#options = options;
     this.#excludes = new PatternList(options.excludes ?? []);
     this.#includes = new PatternList(options.includes ?? []);
+    this.#policy = new WalkPolicy(options, options.paths);
     this.#files = new Semaphore(options.fileConcurrency ?? 4);
     this.#progress = new ProgressMeter("backing up", options.onProgress);
   }
@@ -161,6 +164,7 @@ class Archiver {
 
   #report(path: string, error: unknown): void {
     const entry = { path, message: errorMessage(error) };
+    this.#policy.unreadable(path, entry.message);
     this.errors.push(entry);
     this.#progress.state.errors = this.errors.length;
     this.#options.onError?.(entry);
@@ -199,7 +203,7 @@ class Archiver {
   async saveDirectory(path: Buffer, parentTreeId: string | undefined): Promise<string | null> {
     this.#throwIfAborted();
     const display = path.toString();
-    const names = readdirSync(path, { encoding: "buffer" });
+    const names = this.#policy.names(path, readdirSync(path, { encoding: "buffer" }));
     names.sort(Buffer.compare);
     const previous = await this.parentNodes(parentTreeId);
     const nodes = await mapWithLimit(names, entriesAtOnce, (name) =>
@@ -221,7 +225,13 @@ class Archiver {
       return null;
     }
     if (this.#skips(display, stats.isDirectory())) return null;
+    const decision = this.#policy.active ? this.#policy.decide(display, stats) : "keep";
+    if (decision === "skip") return null;
     const node = nodeFromStats(name, stats);
+    if (decision === "empty-folder") {
+      node.subtree = await this.saveTree([]);
+      return node;
+    }
     try {
       return await this.#fillNode(node, path, previous);
     } catch (error) {
@@ -367,7 +377,7 @@ class Archiver {
       if (stats.isDirectory()) {
         let names: Buffer[] = [];
         try {
-          names = readdirSync(path, { encoding: "buffer" });
+          names = this.#policy.names(path, readdirSync(path, { encoding: "buffer" }));
         } catch {
           return;
         }
@@ -432,6 +442,7 @@ async function saveVirtual(archiver: Archiver, dir: VirtualDir, parentTreeId: st
 
 export async function backup(repository: Repository, options: BackupOptions): Promise<BackupResult> {
   const paths = normalisePaths(options.paths);
+  checkWalkPolicy(options);
   for (const path of paths) {
     await lstat(path).catch((error: unknown) => {
       throw new EngineError("INVALID_ARGUMENT", `cannot back up ${path}: ${errorMessage(error)}`);

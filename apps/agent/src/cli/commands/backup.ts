@@ -11,6 +11,20 @@ const packSizeSchema = z.coerce
   .min(4, "--pack-size must be at least 4 (MiB)")
   .max(128, "--pack-size must be at most 128 (MiB)");
 
+/** restic's size syntax for --exclude-larger-than: a number of bytes, or with k, m, g or t (powers of 1024). */
+export function parseByteSize(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${flag} must be a size like 500k, 100m or 2g, not ${JSON.stringify(text)}`);
+  const power = " kmgt".indexOf((match[2] || " ").toLowerCase());
+  return Math.floor(Number(match[1]) * 1024 ** power);
+}
+
+const readConcurrencySchema = z.coerce
+  .number({ error: "--read-concurrency must be a number of files" })
+  .int("--read-concurrency must be a whole number")
+  .min(1, "--read-concurrency must be at least 1")
+  .max(64, "--read-concurrency must be at most 64");
+
 const compressionSchema = z.enum(["auto", "off", "max"], { error: "--compression must be auto, off or max" });
 
 export async function backupCommand(args: string[]): Promise<number> {
@@ -27,11 +41,22 @@ export async function backupCommand(args: string[]): Promise<number> {
       force: { type: "boolean", default: false },
       compression: { type: "string", default: "auto" },
       "pack-size": { type: "string" },
+      "read-concurrency": { type: "string" },
+      "exclude-caches": { type: "boolean", default: false },
+      "exclude-larger-than": { type: "string" },
+      "one-file-system": { type: "boolean", short: "x", default: false },
+      "fail-on-unreadable": { type: "boolean", default: false },
     },
   });
   if (positionals.length === 0) throw new UsageError("nothing to back up: give one or more paths");
   const compression = compressionSchema.parse(values.compression);
   const packSizeMiB = values["pack-size"] === undefined ? undefined : packSizeSchema.parse(values["pack-size"]);
+  const readConcurrency =
+    values["read-concurrency"] === undefined ? undefined : readConcurrencySchema.parse(values["read-concurrency"]);
+  const excludeLargerThan =
+    values["exclude-larger-than"] === undefined
+      ? undefined
+      : parseByteSize(values["exclude-larger-than"], "--exclude-larger-than");
   const repository = await open(values);
   const printer = progressPrinter(values.json);
   const result = await backup(repository, {
@@ -41,6 +66,11 @@ export async function backupCommand(args: string[]): Promise<number> {
     tags: values.tag,
     compression,
     ...(packSizeMiB ? { packSize: packSizeMiB * 1024 * 1024 } : {}),
+    ...(readConcurrency ? { fileConcurrency: readConcurrency } : {}),
+    ...(excludeLargerThan === undefined ? {} : { excludeLargerThan }),
+    excludeCaches: values["exclude-caches"],
+    oneFileSystem: values["one-file-system"],
+    failOnUnreadable: values["fail-on-unreadable"],
     parent: values.force ? null : values.parent,
     ...(values.host ? { hostname: values.host } : {}),
     signal: cancellation(),
