@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,4 +47,29 @@ export function jsonLines(output: string): Record<string, unknown>[] {
     .split("\n")
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The uid tests run the CLI as when permissions must apply (the tests themselves may run as root). */
+export const nobody = 65534;
+
+/**
+ * A folder with one readable and one unreadable file (for `nobody`), and an initialised repository `nobody` owns:
+ * the environment to run the CLI with as `{ uid: nobody }`.
+ */
+export async function unreadableFixture(
+  dir: string,
+  name: string,
+): Promise<{ source: string; env: Record<string, string> }> {
+  const source = join(dir, name);
+  await mkdir(source);
+  await writeFile(join(source, "readable.txt"), "fine\n");
+  await writeFile(join(source, "secret.txt"), "no access\n");
+  await chmod(join(source, "secret.txt"), 0o000);
+  const repo = join(dir, `${name}-repo`);
+  await mkdir(repo);
+  await chown(repo, nobody, nobody);
+  const env = { E3_REPOSITORY: repo, E3_PASSWORD: "pw", HOME: dir };
+  const init = await runAgent(["init"], env, { uid: nobody });
+  if (init.status !== 0) throw new Error(`init as nobody failed: ${init.stderr}`);
+  return { source, env };
 }

@@ -1,9 +1,9 @@
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseByteSize } from "../src/cli/commands/backup.ts";
-import { runAgent } from "./agent-cli.ts";
+import { nobody, runAgent, unreadableFixture } from "./agent-cli.ts";
 
 // The backup command's policy flags end to end: caches and large files left out, a read failure that fails the
 // backup with no snapshot instead of exit 3, and flag mistakes caught before the repository is opened.
@@ -11,7 +11,6 @@ import { runAgent } from "./agent-cli.ts";
 const dir = await mkdtemp(join(tmpdir(), "e3-cli-policy-"));
 await chmod(dir, 0o755);
 afterAll(() => rm(dir, { recursive: true, force: true }));
-const nobody = 65534;
 
 describe("e3-backup-agent backup policy flags", () => {
   it.each([
@@ -43,16 +42,7 @@ describe("e3-backup-agent backup policy flags", () => {
   });
 
   it("fails on an unreadable file with --fail-on-unreadable, saving no snapshot", async () => {
-    const source = join(dir, "unreadable");
-    await mkdir(source);
-    await writeFile(join(source, "readable.txt"), "fine\n");
-    await writeFile(join(source, "secret.txt"), "no access\n");
-    await chmod(join(source, "secret.txt"), 0o000);
-    const repo = join(dir, "nobody-repo");
-    await mkdir(repo);
-    await chown(repo, nobody, nobody);
-    const env = { E3_REPOSITORY: repo, E3_PASSWORD: "pw", HOME: dir };
-    expect((await runAgent(["init"], env, { uid: nobody })).status).toBe(0);
+    const { source, env } = await unreadableFixture(dir, "unreadable");
     const failed = await runAgent(["backup", "--fail-on-unreadable", source], env, { uid: nobody });
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain(`${join(source, "secret.txt")}: permission denied`);

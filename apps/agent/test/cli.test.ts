@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectSameListing, listFolder } from "../../../packages/engine/test/fs-listing.ts";
 import { s3TestBuckets } from "../../../packages/engine/test/storage-s3-env.ts";
-import { jsonLines, linkedBin, runAgent } from "./agent-cli.ts";
+import { jsonLines, linkedBin, nobody, runAgent, unreadableFixture } from "./agent-cli.ts";
 
 // The engine CLI end to end, as an operator runs it: init, backup, snapshots, ls and restore against a folder and
 // a real S3 server, checked by the real restic; exit codes 0/1/3 and one-line errors that say what to do.
@@ -128,17 +128,7 @@ describe("e3-backup-agent", () => {
 
   it("exits 3 when some files cannot be read, and still saves the snapshot", async () => {
     // Run as an unprivileged user, so permissions apply (the test itself may run as root).
-    const nobody = 65534;
-    const source = join(dir, "partly-unreadable");
-    await mkdir(source);
-    await writeFile(join(source, "readable.txt"), "fine\n");
-    await writeFile(join(source, "secret.txt"), "no access\n");
-    await chmod(join(source, "secret.txt"), 0o000);
-    const repo = join(dir, "nobody-repo");
-    await mkdir(repo);
-    await chown(repo, nobody, nobody);
-    const env = { E3_REPOSITORY: repo, E3_PASSWORD: "pw", HOME: dir };
-    expect((await runAgent(["init"], env, { uid: nobody })).status).toBe(0);
+    const { source, env } = await unreadableFixture(dir, "partly-unreadable");
     const result = await runAgent(["backup", "--json", source], env, { uid: nobody });
     expect(result.status).toBe(3);
     const lines = jsonLines(result.stdout);

@@ -45,11 +45,11 @@ const restic = async (...args: string[]) =>
   ).stdout;
 
 async function ourPaths(options: Omit<BackupOptions, "paths">, path: string): Promise<string[]> {
-  const { snapshot, snapshotId } = await backup(repository, { paths: [path], ...options });
+  const { snapshot } = await backup(repository, { paths: [path], ...options });
   // A new reader: one reads the index once, and every backup adds to it.
   const reader = new RepositoryReader(repository.key, repository.storage);
   const paths = [];
-  for await (const entry of walkSnapshot(reader, { ...snapshot, id: snapshotId }, path)) paths.push(entry.path);
+  for await (const entry of walkSnapshot(reader, snapshot, path)) paths.push(entry.path);
   return paths;
 }
 
