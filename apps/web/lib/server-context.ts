@@ -37,6 +37,7 @@ export function getServerContext(): ServerContext {
         db,
         secret: authSecret(),
         baseURL: config.E3_PUBLIC_URL,
+        sessionIdleSeconds: config.E3_SESSION_IDLE_MINUTES * 60,
         ...(config.SMTP_URL
           ? {
               sendPasswordReset: ({ to, url }) =>

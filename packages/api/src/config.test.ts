@@ -10,7 +10,14 @@ describe("readServerConfig", () => {
       WORKER_TICK_SECONDS: 10,
       E3_PUBLIC_URL: "http://127.0.0.1:3000",
       SMTP_FROM: "e3 backup <no-reply@localhost>",
+      E3_SESSION_IDLE_MINUTES: 30,
     });
+  });
+
+  it("refuses an idle timeout that is not a whole number of minutes", () => {
+    expect(() => readServerConfig({ DATABASE_URL: "postgresql://x/y", E3_SESSION_IDLE_MINUTES: "0" })).toThrow(
+      /E3_SESSION_IDLE_MINUTES: must be at least 1 minute/,
+    );
   });
 
   it("refuses a reclaim grace that is not shorter than the watchdog timeout, naming the variable", () => {

@@ -20,6 +20,13 @@ const serverEnvSchema = z
     /** smtp://user:pass@host:587 or smtps://…; unset means no email is sent (and the worker says so). */
     SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).optional(),
     SMTP_FROM: z.string().min(3).default("e3 backup <no-reply@localhost>"),
+    /** A portal session ends after this many minutes without user activity (Comet: 30). */
+    E3_SESSION_IDLE_MINUTES: z.coerce
+      .number({ error: "must be a whole number of minutes" })
+      .int()
+      .min(1, "must be at least 1 minute")
+      .max(30 * 24 * 60, "must be at most 30 days")
+      .default(30),
   })
   .refine((env) => env.AGENT_RECLAIM_GRACE_SECONDS < env.AGENT_WATCHDOG_TIMEOUT_SECONDS, {
     message:

@@ -7,6 +7,7 @@ import { handleAgentRequest } from "../src/agent/http.ts";
 import { RunUpdates } from "../src/live/run-updates.ts";
 import { type Keyring, keyringFromEnv, sealSecret } from "../src/secrets/envelope.ts";
 import { runColumns } from "../src/services/runs.ts";
+import type { Context } from "../src/trpc.ts";
 
 // Test fixtures on a real, freshly migrated PostgreSQL database.
 
@@ -40,6 +41,19 @@ export async function createHarness(label: string): Promise<Harness> {
       await db.$disconnect();
       await database.drop();
     },
+  };
+}
+
+/** The tRPC context of a request by `user` (null: signed out). */
+export function callerContext(harness: Harness, user: Context["user"], ip: string | null = null): Context {
+  return {
+    db: harness.db,
+    keyring: harness.keyring,
+    config: harness.deps.config,
+    user,
+    impersonatedBy: null,
+    ip,
+    live: harness.live,
   };
 }
 

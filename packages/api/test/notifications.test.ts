@@ -1,8 +1,6 @@
 import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type NotifierDeps,
@@ -13,39 +11,24 @@ import {
 import { createMailer } from "../src/notify/email.ts";
 import { sealSecret } from "../src/secrets/envelope.ts";
 import { createHarness, createJob, createTenant, enrollAgent, type Harness, queueRun } from "./fixtures.ts";
+import { type SmtpListener, startSmtpListener } from "./smtp-listener.ts";
 
 // Notifications through a real SMTP listener and a real HTTP webhook receiver on loopback.
 
-type Mail = { to: string; subject: string; text: string };
-const mails: Mail[] = [];
+let mails: SmtpListener["mails"];
 type Hook = { headers: Record<string, string | string[] | undefined>; body: string };
 const hooks: Hook[] = [];
 let failNextHooks = 0;
 
 let harness: Harness;
-let smtp: SMTPServer;
-let smtpPort: number;
+let smtp: SmtpListener;
 let webhookServer: Server;
 let webhookUrl: string;
 
 beforeAll(async () => {
   harness = await createHarness("notify");
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          const to = Array.isArray(mail.to) ? mail.to.map((a) => a.text).join(", ") : (mail.to?.text ?? "");
-          mails.push({ to, subject: mail.subject ?? "", text: mail.text ?? "" });
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-  smtpPort = (smtp.server.address() as AddressInfo).port;
+  smtp = await startSmtpListener();
+  mails = smtp.mails;
   webhookServer = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => {
@@ -65,7 +48,7 @@ beforeAll(async () => {
   webhookUrl = `http://127.0.0.1:${(webhookServer.address() as AddressInfo).port}/hook`;
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await smtp.close();
   await new Promise((resolve) => webhookServer.close(resolve));
   await harness.close();
 });
@@ -74,7 +57,7 @@ function notifier(): NotifierDeps {
   return {
     db: harness.db,
     keyring: harness.keyring,
-    mailer: createMailer(`smtp://127.0.0.1:${smtpPort}`, "e3 <e3@example.test>"),
+    mailer: createMailer(smtp.url, "e3 <e3@example.test>"),
     portalUrl: "https://backup.example.test",
     webhook: { attempts: 3, baseDelayMs: 10 },
   };

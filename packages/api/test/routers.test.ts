@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunAssignment } from "../src/agent/contract.ts";
 import { appRouter } from "../src/routers/index.ts";
 import { type Context, createCallerFactory } from "../src/trpc.ts";
-import { callAgentApi, createHarness, createTenant, enrollAgent, type Harness } from "./fixtures.ts";
+import { callAgentApi, callerContext, createHarness, createTenant, enrollAgent, type Harness } from "./fixtures.ts";
 
 let harness: Harness;
 let tenantId: string;
@@ -13,15 +13,7 @@ let client: ReturnType<typeof callerFor>;
 let admin: typeof client;
 
 function contextFor(user: Context["user"]): Context {
-  return {
-    db: harness.db,
-    keyring: harness.keyring,
-    config: harness.deps.config,
-    user,
-    impersonatedBy: null,
-    ip: null,
-    live: harness.live,
-  };
+  return callerContext(harness, user);
 }
 
 beforeAll(async () => {

@@ -80,6 +80,17 @@ const procedureCases: Record<string, Case> = {
   "admin.settings": { refuses: () => undefined },
   "admin.updateSettings": { refuses: () => ({ agent_s3_region: "evil-1" }) },
   "admin.auditLog": { refuses: (b) => ({ tenantId: b.tenantId }) },
+  "admin.tenant": { refuses: (b) => ({ tenantId: b.tenantId }) },
+  "admin.setTenantDisabled": { refuses: (b) => ({ tenantId: b.tenantId, disabled: true }) },
+  "admin.users": { refuses: (b) => ({ tenantId: b.tenantId }) },
+  "admin.createUser": {
+    refuses: (b) => ({ email: "intruder@example.com", name: "I", role: "client", tenantId: b.tenantId }),
+  },
+  "admin.setUserPassword": { refuses: () => ({ userId: "user-alpha" }) },
+  "admin.setUserDisabled": { refuses: () => ({ userId: "user-alpha", disabled: true }) },
+  "admin.agent": { refuses: (b) => ({ agentId: b.agentId }) },
+  "admin.job": { refuses: (b) => ({ jobId: b.jobId }) },
+  "admin.run": { refuses: (b) => ({ runId: b.runId }) },
 };
 
 const agentEndpointCases: Record<AgentEndpoint, ((b: Foreign) => unknown) | "no foreign ids"> = {

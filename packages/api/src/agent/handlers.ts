@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { ServerConfig } from "../config.ts";
 import { announceRunUpdate, runUpdatesChannel } from "../live/run-updates.ts";
 import type { Keyring } from "../secrets/envelope.ts";
+import { agentTimings } from "../services/agent-timings.ts";
 import { buildJobContext } from "../services/job-context.ts";
 import type {
   AgentCommand,
@@ -120,8 +121,9 @@ export async function enroll(deps: AgentApiDeps, input: EnrollRequest): Promise<
  */
 export async function nextRun(deps: AgentApiDeps, agent: Agent, hostname?: string): Promise<NextRunResponse> {
   const now = nowOf(deps);
-  const graceCutoff = new Date(now.getTime() - deps.config.AGENT_RECLAIM_GRACE_SECONDS * 1000);
-  const watchdogCutoff = new Date(now.getTime() - deps.config.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
+  const timings = await agentTimings(deps.db, deps.config);
+  const graceCutoff = new Date(now.getTime() - timings.AGENT_RECLAIM_GRACE_SECONDS * 1000);
+  const watchdogCutoff = new Date(now.getTime() - timings.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
   // One round trip for the common case (nothing to do): reclaim and claim are two data-modifying CTEs, the claim
   // only when nothing was reclaimed.
   const rows = await deps.db.$queryRaw<{ id: string; reclaimed: boolean }[]>`

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "@e3/db";
 import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
+import { APIError } from "better-auth/api";
 import { admin, twoFactor } from "better-auth/plugins";
 
 // Users, passwords, sessions, TOTP and admin impersonation come from better-auth (scrypt password hashes, signed
@@ -16,12 +17,18 @@ export type AuthOptions = {
   baseURL: string;
   /** Sends the password-reset link; the notification module provides the SMTP transport. */
   sendPasswordReset?: (message: { to: string; url: string }) => Promise<void>;
+  /**
+   * A session ends this long after its last refresh (E3_SESSION_IDLE_MINUTES). The browser refreshes it through
+   * /api/auth/get-session while the user is active (SessionWatch); API calls alone do not extend it.
+   */
+  sessionIdleSeconds?: number;
 };
 
-export const sessionLifetimeSeconds = 7 * 24 * 3600;
+export const defaultSessionIdleSeconds = 30 * 60;
 export const impersonationLifetimeSeconds = 3600;
 
 export function createAuth(options: AuthOptions) {
+  const idleSeconds = options.sessionIdleSeconds ?? defaultSessionIdleSeconds;
   return betterAuth({
     appName: "e3",
     secret: options.secret,
@@ -38,7 +45,11 @@ export function createAuth(options: AuthOptions) {
         await options.sendPasswordReset({ to: user.email, url });
       },
     },
-    session: { expiresIn: sessionLifetimeSeconds, updateAge: 24 * 3600 },
+    session: {
+      expiresIn: idleSeconds,
+      // Refreshed at most once a minute (or every tenth of a short idle period), so activity keeps it alive.
+      updateAge: Math.max(1, Math.min(60, Math.floor(idleSeconds / 10))),
+    },
     user: {
       additionalFields: {
         tenantId: { type: "string", required: false, input: false },
@@ -55,6 +66,19 @@ export function createAuth(options: AuthOptions) {
     databaseHooks: {
       session: {
         create: {
+          // A disabled tenant's users cannot sign in (an admin may still view the portal as them).
+          before: async (session) => {
+            if ((session as { impersonatedBy?: string | null }).impersonatedBy) return;
+            const user = await options.db.user.findUnique({
+              where: { id: session.userId },
+              select: { tenant: { select: { disabledAt: true } } },
+            });
+            if (user?.tenant?.disabledAt) {
+              throw new APIError("FORBIDDEN", {
+                message: "this account's organization is disabled; ask your backup provider to enable it again",
+              });
+            }
+          },
           // Every impersonation is audited: who viewed the portal as whom, and when.
           after: async (session) => {
             const impersonatedBy = (session as { impersonatedBy?: string | null }).impersonatedBy;

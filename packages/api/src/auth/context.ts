@@ -6,7 +6,9 @@ export async function createRequestContext(
   request: Request,
   deps: Pick<Context, "db" | "keyring" | "config" | "live"> & { auth: Auth },
 ): Promise<Context> {
-  const result = await deps.auth.api.getSession({ headers: request.headers });
+  // disableRefresh: API calls (polling included) do not keep a session alive; only the browser's activity-driven
+  // get-session refresh does, so an idle tab's session really expires.
+  const result = await deps.auth.api.getSession({ headers: request.headers, query: { disableRefresh: true } });
   const ip = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() || null;
   if (!result)
     return {

@@ -49,6 +49,7 @@ export async function runScheduler(db: Database, now = new Date(), random = Math
       SELECT id, tenant_id, agent_id, engine, dest_type, dest_bucket, dest_prefix, dest_local_path, schedule_json, next_run_at
       FROM jobs
       WHERE enabled AND deleted_at IS NULL AND next_run_at <= ${now}
+        AND tenant_id NOT IN (SELECT id FROM tenants WHERE disabled_at IS NOT NULL)
       ORDER BY next_run_at
       LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
     for (const job of due) {

@@ -1,5 +1,4 @@
 import type { Database } from "@e3/db";
-import type { ServerConfig } from "../config.ts";
 import {
   type DispatchResult,
   type NotifierDeps,
@@ -7,6 +6,7 @@ import {
   notifyOfflineAgents,
   notifyOverdueJobs,
 } from "../notify/dispatch.ts";
+import { type AgentTimings, agentTimings } from "../services/agent-timings.ts";
 import { type AgentOfflineResult, runAgentOfflineCheck } from "./agent-offline.ts";
 import { type OverdueResult, runOverdueCheck } from "./overdue.ts";
 import { runScheduler, type SchedulerResult } from "./scheduler.ts";
@@ -28,11 +28,12 @@ export type TickResult = {
  */
 export async function runTick(
   db: Database,
-  config: Pick<ServerConfig, "AGENT_WATCHDOG_TIMEOUT_SECONDS">,
+  /** The env defaults; the portal's overrides (services/agent-timings.ts) win. */
+  config: AgentTimings,
   notifier: NotifierDeps | null,
   now = new Date(),
 ): Promise<TickResult> {
-  const watchdog = await runWatchdog(db, config, now);
+  const watchdog = await runWatchdog(db, await agentTimings(db, config), now);
   const scheduler = await runScheduler(db, now);
   const overdue = await runOverdueCheck(db, now);
   const agents = await runAgentOfflineCheck(db, now);
