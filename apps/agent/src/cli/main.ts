@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { backupCommand } from "./commands/backup.ts";
+import { checkCommand } from "./commands/check.ts";
 import { enrollCommand } from "./commands/enroll.ts";
 import { forgetCommand } from "./commands/forget.ts";
 import { initCommand } from "./commands/init.ts";
 import { keyCommand } from "./commands/key.ts";
 import { lsCommand } from "./commands/ls.ts";
+import { pruneCommand } from "./commands/prune.ts";
+import { repairCommand } from "./commands/repair.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { runCommand } from "./commands/run.ts";
 import { snapshotsCommand } from "./commands/snapshots.ts";
@@ -28,7 +31,10 @@ commands:
   run        (the agent in the foreground: polls the portal, runs backups and restores)
   sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
-             [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--json]
+             [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--prune [--max-unused P%]] [--json]
+  prune      --repo R [--max-unused P%|unlimited] [--pack-size MiB] [--dry-run] [--json]
+  check      --repo R [--read-data | --read-data-subset n/t|x%] [--json]   (exit 1 naming the damage)
+  repair     --repo R index [--json]
   key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]
 
 The repository comes from --repo or E3_REPOSITORY (a folder, or s3:http[s]://host[:port]/bucket[/prefix] with
@@ -45,6 +51,9 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   forget: forgetCommand,
   key: keyCommand,
+  prune: pruneCommand,
+  check: checkCommand,
+  repair: repairCommand,
   sync: (args) => import("./commands/sync.ts").then((module) => module.syncCommand(args)),
 };
 

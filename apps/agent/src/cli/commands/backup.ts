@@ -5,7 +5,7 @@ import { cancellation, commonOptions, exitCodes, open, print, UsageError } from 
 import { formatBytes, formatDuration, progressPrinter } from "../output.ts";
 
 /** restic's --pack-size: MiB, 4 to 128. */
-const packSizeSchema = z.coerce
+export const packSizeSchema = z.coerce
   .number({ error: "--pack-size must be a number of MiB" })
   .int("--pack-size must be a whole number of MiB")
   .min(4, "--pack-size must be at least 4 (MiB)")

@@ -3,6 +3,7 @@ import {
   forget,
   isEngineError,
   planRetention,
+  prune,
   type RetentionGroup,
   type RetentionPolicy,
   type SnapshotWithId,
@@ -10,7 +11,8 @@ import {
 } from "@e3/engine";
 import { z } from "zod";
 import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
-import { table } from "../output.ts";
+import { progressPrinter, table } from "../output.ts";
+import { parseMaxUnused, pruneJson, pruneLines, pruneOptions } from "./prune.ts";
 
 const counts = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
 const windows = ["", "-hourly", "-daily", "-weekly", "-monthly", "-yearly"] as const;
@@ -90,6 +92,8 @@ export async function forgetCommand(args: string[]): Promise<number> {
       host: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       force: { type: "boolean", default: false },
+      prune: { type: "boolean", default: false },
+      "max-unused": pruneOptions["max-unused"],
     },
   });
   const policy = policyOf(values);
@@ -101,6 +105,8 @@ export async function forgetCommand(args: string[]): Promise<number> {
     if (isEngineError(error, "INVALID_ARGUMENT")) throw new UsageError(error.message);
     throw error;
   }
+  const maxUnused = parseMaxUnused(values["max-unused"]);
+  if (maxUnused !== undefined && !values.prune) throw new UsageError("--max-unused goes with --prune");
   const repository = await open(values);
   const dryRun = values["dry-run"];
   const { plan, removed } = await forget(repository, {
@@ -116,8 +122,21 @@ export async function forgetCommand(args: string[]): Promise<number> {
       `warning: this policy removes every snapshot of ${emptied.length} group(s); forget refuses it without --force\n`,
     );
   }
+  // restic's forget --prune: the prune runs after the snapshots are gone (a dry run has removed none, so its prune
+  // would plan with them still there: it is left out).
+  const pruneAfter = async () => {
+    if (!values.prune || dryRun) return null;
+    const printer = progressPrinter(values.json);
+    return prune(repository, {
+      ...(maxUnused !== undefined ? { maxUnused } : {}),
+      signal: cancellation(),
+      onProgress: printer.update,
+    }).finally(printer.done);
+  };
   if (values.json) {
     print(true, plan.groups.map(groupJson), "");
+    const pruned = await pruneAfter();
+    if (pruned) print(true, pruneJson(pruned), "");
     return exitCodes.ok;
   }
   const lines = [`Applying Policy: ${description}`];
@@ -135,8 +154,11 @@ export async function forgetCommand(args: string[]): Promise<number> {
   lines.push(
     dryRun
       ? `would have removed ${plan.remove.length} snapshots (dry run)`
-      : `removed ${removed.length} snapshots; their data stays until a prune`,
+      : `removed ${removed.length} snapshots${values.prune ? "" : "; their data stays until a prune"}`,
   );
   print(false, null, lines.join("\n"));
+  if (values.prune && dryRun) print(false, null, "prune left out: a dry run removed no snapshot");
+  const pruned = await pruneAfter();
+  if (pruned) print(false, null, pruneLines(pruned));
   return exitCodes.ok;
 }
