@@ -5,20 +5,28 @@ import { fileURLToPath } from "node:url";
 
 // Runs the CLI as a separate process: the bin's launcher under this Node, so the process killed is the agent itself
 // (and this process reaps it at once). The link the README's setup makes in node_modules/.bin runs the same launcher.
+// With E3_AGENT_EXECUTABLE set (e.g. to dist/agent/e3-backup-agent-linux-x64 after `pnpm build:agent`) the suites
+// that spawn the agent through agentCommand() run that executable instead.
 
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const linkedBin = join(repositoryRoot, "node_modules", ".bin", "e3-backup-agent");
 const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.mjs");
+
+/** How to start the agent: the built executable when E3_AGENT_EXECUTABLE names one, else the launcher. */
+export function agentCommand(executable = process.env.E3_AGENT_EXECUTABLE): { file: string; args: string[] } {
+  return executable ? { file: executable, args: [] } : { file: process.execPath, args: [launcher] };
+}
 
 export type AgentRun = { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 export function runAgent(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { killAfterMs?: number; killWhen?: Promise<unknown>; uid?: number; gid?: number } = {},
+  options: { killAfterMs?: number; killWhen?: Promise<unknown>; uid?: number; gid?: number; executable?: string } = {},
 ): Promise<AgentRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [launcher, ...args], {
+    const command = agentCommand(options.executable);
+    const child = spawn(command.file, [...command.args, ...args], {
       env: { ...process.env, ...env },
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
     });

@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
 import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
 import { portalHarness, type RunningPortal } from "../../../test/portal/portal.ts";
-import { repositoryRoot, runAgent } from "./agent-cli.ts";
+import { agentCommand, runAgent } from "./agent-cli.ts";
 
 // The agent end to end with real processes: the production build of the portal on PostgreSQL (test/portal's
 // harness), the real S3 server, and `e3-backup-agent enroll` and `run` as child processes. Jobs, restores and
@@ -44,7 +44,6 @@ const beforePortalStops: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of beforePortalStops.splice(0)) await stop();
 });
-const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.mjs");
 
 async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -60,7 +59,8 @@ type Agent = { child: ChildProcess; output: () => string; exited: Promise<void> 
 
 /** `e3-backup-agent run` in the background; stopped (SIGKILL) after the test if still running. */
 function startAgent(env: Record<string, string>): Agent {
-  const child = spawn(process.execPath, [launcher, "run"], { env: { ...process.env, ...env } });
+  const command = agentCommand();
+  const child = spawn(command.file, [...command.args, "run"], { env: { ...process.env, ...env } });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk;

@@ -98,4 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Not a top-level await: the single-file build is a CommonJS script (what Node's single executable applications run).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

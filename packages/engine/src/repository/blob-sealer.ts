@@ -67,6 +67,10 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
+// The agent's single-file build (apps/agent/build) defines this as the bundled source of blob-sealer.worker.ts: an
+// executable has no worker file beside it to start a thread from, so the thread is started from that source instead.
+declare const __E3_SEALER_WORKER_SOURCE__: string | undefined;
+
 type Job = { resolve: (blobs: IdentifiedBlob[]) => void; reject: (error: Error) => void };
 /** A batch crosses threads as one buffer of blobs back to back plus their lengths, in both directions. */
 export type SealRequest = { job: number; plaintexts: ArrayBuffer; lengths: number[]; level: CompressionLevel };
@@ -97,9 +101,11 @@ export class WorkerSealer implements BlobSealer {
   #start(): void {
     const key = this.#key;
     for (let i = 0; i < this.#threads; i++) {
-      const worker = new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), {
-        workerData: { key: keyToJson(key) },
-      });
+      const workerData = { key: keyToJson(key) };
+      const worker =
+        typeof __E3_SEALER_WORKER_SOURCE__ === "string"
+          ? new Worker(__E3_SEALER_WORKER_SOURCE__, { eval: true, workerData })
+          : new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), { workerData });
       const entry = { worker, jobs: new Map<number, Job>() };
       worker.on("message", (reply: SealReply) => {
         const job = entry.jobs.get(reply.job);
