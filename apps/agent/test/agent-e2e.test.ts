@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { appRouter, keyringFromEnv, openSecret } from "@e3/api";
+import { type BrowseCommandResult, browseCommandResultSchema } from "@e3/api/agent-contract";
 import { createDatabase, type Database } from "@e3/db";
 import { createTestDatabase } from "@e3/db/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -211,6 +212,21 @@ async function waitForStatus(db: Database, runId: string, statuses: string[], ti
   );
 }
 
+/** A browse through the portal's call, waited for and parsed as the portal parses it; `ms` is how long it took. */
+async function browseThrough(
+  portalApi: Setup["portalApi"],
+  input: Parameters<Setup["portalApi"]["commands"]["browse"]>[0],
+): Promise<{ result: BrowseCommandResult; ms: number }> {
+  const started = Date.now();
+  const { commandId } = await portalApi.commands.browse(input);
+  const command = await waitFor(`browse command ${commandId}`, async () => {
+    const state = await portalApi.commands.get({ commandId });
+    return state.status === "completed" || state.status === "failed" ? state : null;
+  });
+  expect(command, command.errorMessage ?? "").toMatchObject({ status: "completed" });
+  return { result: browseCommandResultSchema.parse(command.resultJson), ms: Date.now() - started };
+}
+
 async function writeRandomFile(path: string, bytes: number) {
   const chunk = 8 * 1024 * 1024;
   await writeFile(path, "");
@@ -284,7 +300,11 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     });
     const restored = await waitForStatus(db, restore.restoreRunId, ["success", "failed", "cancelled"]);
     expect(restored, agent.output()).toMatchObject({ status: "success" });
-    const command = await portalApi.commands.get({ commandId: restore.commandId });
+    // The run's final report goes first, the command's answer right after it.
+    const command = await waitFor("the restore command's answer", async () => {
+      const state = await portalApi.commands.get({ commandId: restore.commandId });
+      return state.status === "running" ? null : state;
+    });
     expect(command).toMatchObject({ status: "completed", resultJson: { filesRestored: 2 } });
     // Contents, modes and sizes exactly; times within a microsecond (the engine sets them through utimes' doubles).
     const restoredEntries = await listFolder(join(target, source));
@@ -297,6 +317,42 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     });
     const restoreEvents = await portalApi.runs.events({ runId: restore.restoreRunId });
     expect(restoreEvents.map((event) => event.type)).toEqual(["RESTORE_STARTING", "RESTORE_COMPLETED"]);
+
+    // The source picker lists the agent's own folders; the restore wizard a snapshot's folder, a search, versions.
+    const picker = await browseThrough(portalApi, { kind: "local", agentId: context.agentId, path: source });
+    expect(picker.result).toMatchObject({ kind: "local", path: source, parent: dir, roots: [{ path: "/" }] });
+    if (picker.result.kind !== "local") throw new Error("not a local listing");
+    expect(picker.result.entries.map((entry) => `${entry.name}:${entry.type}`)).toEqual([
+      "letters:dir",
+      "notes.md:file",
+      "photos:dir",
+    ]);
+    const inSnapshot = await browseThrough(portalApi, {
+      kind: "snapshot",
+      jobId: documents.jobId,
+      snapshotId: (done.snapshotId ?? "").slice(0, 8),
+      path: join(source, "letters"),
+    });
+    if (inSnapshot.result.kind !== "snapshot") throw new Error("not a snapshot listing");
+    expect(inSnapshot.result.entries.map((entry) => [entry.name, entry.type, entry.size])).toEqual([
+      ["2026", "dir", 0],
+      ["a.txt", "file", 300_000],
+    ]);
+    const found = await browseThrough(portalApi, { kind: "search", jobId: documents.jobId, pattern: "*.txt" });
+    if (found.result.kind !== "search") throw new Error("not a search");
+    expect(found.result.matches.map((match) => match.path).sort()).toEqual([
+      join(source, "letters", "2026", "bank.txt"),
+      join(source, "letters", "a.txt"),
+    ]);
+    const versions = await browseThrough(portalApi, {
+      kind: "versions",
+      jobId: documents.jobId,
+      path: join(source, "notes.md"),
+    });
+    expect(versions.result).toMatchObject({
+      kind: "versions",
+      versions: [{ snapshotId: done.snapshotId, status: "added", entry: { size: 8 } }],
+    });
 
     // Commands this agent cannot do yet are answered at once, and their run does not wait forever.
     const maintenance = await portalApi.commands.maintenance({ jobId: documents.jobId, kind: "maintenance_quick" });
@@ -314,6 +370,14 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const videos = await createS3Job(context, "videos", [big]);
     const { runId: longRunId } = await portalApi.jobs.runNow({ jobId: videos.jobId });
     await waitFor("the first packs of the long backup", async () => (await videos.objects("data")) > 0);
+    // A busy agent still answers the pickers within seconds.
+    const duringRun = await browseThrough(portalApi, { kind: "local", agentId: context.agentId, path: big });
+    expect(duringRun.result).toMatchObject({
+      kind: "local",
+      entries: [{ name: "video.bin", size: 400 * 1024 * 1024 }],
+    });
+    expect(duringRun.ms).toBeLessThan(5000);
+    expect((await runOf(db, longRunId)).status).toBe("running");
     const cancelledAt = Date.now();
     await portalApi.runs.cancel({ runId: longRunId });
     const cancelled = await waitForStatus(db, longRunId, ["success", "failed", "cancelled"], 10_000);

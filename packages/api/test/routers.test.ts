@@ -150,6 +150,67 @@ describe("restore and maintenance", () => {
     );
   });
 
+  it("queues browse commands in the agent's payload shape; an agent busy with a run can ask for browse alone", async () => {
+    const job = await client.jobs.create(s3Job());
+    await harness.db.snapshot.create({
+      data: {
+        tenantId,
+        jobId: job.id,
+        snapshotId: "c".repeat(64),
+        time: new Date(),
+        hostname: "h",
+        paths: ["/"],
+        tags: [],
+      },
+    });
+    const local = await client.commands.browse({ kind: "local", agentId: agent.agentId, path: "/home" });
+    const inSnapshot = await client.commands.browse({
+      kind: "snapshot",
+      jobId: job.id,
+      snapshotId: "cccccccc",
+      path: "/etc",
+    });
+    const search = await client.commands.browse({ kind: "search", jobId: job.id, pattern: "*.txt" });
+    const maintenance = await client.commands.maintenance({ jobId: job.id, kind: "maintenance_quick" });
+    const stored = await harness.db.runCommand.findMany({
+      where: { id: { in: [local.commandId, inSnapshot.commandId, search.commandId] } },
+    });
+    const payloads = Object.fromEntries(stored.map((command) => [command.id, command.payloadJson]));
+    expect(payloads[local.commandId]).toEqual({ kind: "local", path: "/home", cursor: null, limit: 500 });
+    expect(payloads[inSnapshot.commandId]).toEqual({
+      kind: "snapshot",
+      snapshotId: "c".repeat(64),
+      path: "/etc",
+      cursor: null,
+      limit: 500,
+    });
+    expect(payloads[search.commandId]).toEqual({
+      kind: "search",
+      pattern: "*.txt",
+      snapshotIds: [],
+      caseInsensitive: true,
+      distinctPaths: false,
+      cursor: null,
+      limit: 200,
+    });
+    expect(
+      await fieldErrorsOf(client.commands.browse({ kind: "snapshot", jobId: job.id, snapshotId: "eeeeeeee" })),
+    ).toMatch(/snapshot not found/);
+    expect(
+      await fieldErrorsOf(client.commands.browse({ kind: "local", agentId: agent.agentId, path: "/", limit: 5000 })),
+    ).toMatch(/limit/);
+
+    const busy = await callAgentApi(harness.deps, "poll_pending_commands", { types: ["browse"] }, agent);
+    const busyCommands = busy.body.commands as { commandId: string; type: string }[];
+    expect(busyCommands.map((command) => command.commandId).sort()).toEqual(
+      [local.commandId, inSnapshot.commandId, search.commandId].sort(),
+    );
+    const idle = await callAgentApi(harness.deps, "poll_pending_commands", {}, agent);
+    const idleCommands = idle.body.commands as { commandId: string; type: string }[];
+    expect(idleCommands.map((command) => command.commandId)).toContain(maintenance.commandId);
+    expect(idleCommands.map((command) => command.type)).not.toContain("browse");
+  });
+
   it("lets an admin start full maintenance on any tenant's backup job, and refuses clients the admin API", async () => {
     const job = await client.jobs.create(s3Job());
     const started = await admin.admin.maintenance({ jobId: job.id, kind: "maintenance_full" });

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { AgentCommand, RunAssignment } from "@e3/api/agent-contract";
 import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
 import { runBackup } from "./backup-run.ts";
+import { BrowseCache, BrowseError, runBrowse } from "./browse.ts";
 import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
 import { type CommandOutcome, refuseCommand, runRestore } from "./commands.ts";
 import type { AgentConfig } from "./config.ts";
@@ -36,47 +37,141 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** After a browse, the portal's user is clicking through folders: poll this often for a while. */
+const browseSession = { pollMs: 1000, lastsMs: 60_000 };
+/** While a run or a restore is in progress, browse commands are fetched this often on the side. */
+const busyBrowsePollMs = 2000;
+
+type Context = LoopOptions & { client: AgentClient; browse: BrowseResponder };
+
 export async function runAgentLoop(options: LoopOptions): Promise<void> {
   const { config, signal, say } = options;
   const client = new AgentClient(config.server, { agentId: config.agentId, agentToken: config.agentToken });
   const policy: BackoffPolicy = { intervalMs: options.pollSeconds * 1000, ...defaultBackoff };
   const host = hostname();
+  const browse = new BrowseResponder(client, options);
+  const context: Context = { ...options, client, browse };
   let failures = 0;
   say(`agent ${config.agentId} polling ${config.server} every ~${options.pollSeconds} s`);
-  while (!signal.aborted) {
-    let busy = false;
-    try {
-      await recoverRuns(client, options.stateDir, say);
-      const { run } = await client.call("next_run", { hostname: host.slice(0, 255), version: options.version });
-      if (run) {
-        busy = true;
-        await executeRun(client, run, options);
-      } else {
-        const { commands } = await client.call("poll_pending_commands", {});
-        for (const command of commands) {
-          if (signal.aborted) break;
+  try {
+    while (!signal.aborted) {
+      let busy = false;
+      try {
+        await recoverRuns(client, options.stateDir, say);
+        const { run } = await client.call("next_run", { hostname: host.slice(0, 255), version: options.version });
+        if (run) {
           busy = true;
-          // The portal delivers a command once: one that fails must not cost the others of the batch.
-          await executeCommand(client, command, options).catch((error: unknown) => {
-            say(`command ${command.commandId} (${command.type}) could not be answered: ${messageOf(error)}`);
-          });
+          await browse.meanwhile(() => executeRun(client, run, options));
+        } else {
+          const { commands } = await client.call("poll_pending_commands", {});
+          for (const command of commands) {
+            if (signal.aborted) break;
+            if (command.type === "browse") {
+              await browse.answer(command);
+              continue;
+            }
+            busy = true;
+            // The portal delivers a command once: one that fails must not cost the others of the batch.
+            await browse
+              .meanwhile(() => executeCommand(context, command))
+              .catch((error: unknown) => {
+                say(`command ${command.commandId} (${command.type}) could not be answered: ${messageOf(error)}`);
+              });
+          }
+        }
+        if (failures > 0) say("the portal is reachable again");
+        failures = 0;
+      } catch (error) {
+        if (error instanceof AgentApiError && (error.status === 401 || error.status === 403)) {
+          throw new AgentApiError(
+            error.status,
+            error.code,
+            `the portal refused this agent's identity (${error.message}); enroll it again with 'e3-backup-agent enroll'`,
+          );
+        }
+        if (signal.aborted) break;
+        failures += 1;
+        say(`${isServerUnavailable(error) ? "portal unreachable" : "poll failed"}: ${messageOf(error)}`);
+      }
+      if (!busy || failures > 0) {
+        const delay = nextPollDelay(policy, failures);
+        await sleep(failures === 0 && browse.inSession() ? Math.min(delay, browseSession.pollMs) : delay, signal);
+      }
+    }
+  } finally {
+    await browse.close();
+  }
+}
+
+/**
+ * Answers browse commands: inline when the agent is idle, and on the side (polling for browse commands alone)
+ * while a run or a restore keeps the main loop busy, so the portal's pickers never wait for a backup to end.
+ */
+class BrowseResponder {
+  readonly #client: AgentClient;
+  readonly #options: LoopOptions;
+  readonly #cache = new BrowseCache();
+  #lastBrowse = 0;
+
+  constructor(client: AgentClient, options: LoopOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  inSession(): boolean {
+    return Date.now() - this.#lastBrowse < browseSession.lastsMs;
+  }
+
+  async answer(command: AgentCommand): Promise<void> {
+    this.#lastBrowse = Date.now();
+    const { say, stateDir, signal } = this.#options;
+    try {
+      const result = await runBrowse(command, { stateDir, cache: this.#cache, signal });
+      await this.#client.call("complete_command", { commandId: command.commandId, status: "completed", result });
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof AgentApiError || isServerUnavailable(error)) {
+        say(`browse ${command.commandId} could not be answered: ${messageOf(error)}`);
+        return;
+      }
+      const code = error instanceof BrowseError ? error.code : errorCodeOf(error, "BROWSE_FAILED");
+      await this.#client
+        .call("complete_command", {
+          commandId: command.commandId,
+          status: "failed",
+          result: { errorCode: code },
+          errorMessage: messageOf(error).slice(0, 10_000),
+        })
+        .catch((failure: unknown) => say(`browse ${command.commandId} could not be answered: ${messageOf(failure)}`));
+    }
+    this.#lastBrowse = Date.now();
+  }
+
+  /** Runs `work` while answering browse commands on the side. */
+  async meanwhile<T>(work: () => Promise<T>): Promise<T> {
+    const done = new AbortController();
+    const side = (async () => {
+      while (!done.signal.aborted && !this.#options.signal.aborted) {
+        await sleep(this.inSession() ? browseSession.pollMs : busyBrowsePollMs, done.signal);
+        if (done.signal.aborted) break;
+        try {
+          const { commands } = await this.#client.call("poll_pending_commands", { types: ["browse"] }, done.signal);
+          for (const command of commands) await this.answer(command);
+        } catch {
+          // The run's own reports notice an unreachable portal; this poll simply tries again.
         }
       }
-      if (failures > 0) say("the portal is reachable again");
-      failures = 0;
-    } catch (error) {
-      if (error instanceof AgentApiError && (error.status === 401 || error.status === 403)) {
-        throw new AgentApiError(
-          error.status,
-          error.code,
-          `the portal refused this agent's identity (${error.message}); enroll it again with 'e3-backup-agent enroll'`,
-        );
-      }
-      if (signal.aborted) break;
-      failures += 1;
-      say(`${isServerUnavailable(error) ? "portal unreachable" : "poll failed"}: ${messageOf(error)}`);
+    })();
+    try {
+      return await work();
+    } finally {
+      done.abort();
+      await side;
     }
-    if (!busy || failures > 0) await sleep(nextPollDelay(policy, failures), signal);
+  }
+
+  close(): Promise<void> {
+    return this.#cache.close();
   }
 }
 
@@ -127,8 +222,8 @@ function failure(error: unknown, cancelled: AbortSignal, reporter: RunReporter, 
   return { status: "failed", errorCode: code, errorMessage: messageOf(error).slice(0, 10_000) };
 }
 
-async function executeCommand(client: AgentClient, command: AgentCommand, options: LoopOptions): Promise<void> {
-  const { say, signal } = options;
+async function executeCommand(options: Context, command: AgentCommand): Promise<void> {
+  const { say, signal, client } = options;
   say(`command ${command.commandId}: ${command.type}`);
   if (command.type !== "restore") {
     await refuseCommand(client, command);

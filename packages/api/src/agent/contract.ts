@@ -215,7 +215,14 @@ export type AgentCommand = z.infer<typeof agentCommandSchema>;
 export const pollCommandsResponseSchema = z.strictObject({ commands: z.array(agentCommandSchema) });
 export type PollCommandsResponse = z.infer<typeof pollCommandsResponseSchema>;
 
-export const pollPendingCommandsRequestSchema = z.strictObject({});
+export const pollPendingCommandsRequestSchema = z.strictObject({
+  /** Only these kinds (an agent busy with a run asks for `browse` alone); every kind but cancel when omitted. */
+  types: z
+    .array(commandTypeSchema.exclude(["cancel"]))
+    .min(1)
+    .max(5)
+    .optional(),
+});
 
 export const completeCommandRequestSchema = z.strictObject({
   commandId: uuid,
@@ -227,6 +234,116 @@ export const completeCommandRequestSchema = z.strictObject({
 export const completeCommandResponseSchema = z.strictObject({
   status: z.enum(["pending", "delivered", "running", "completed", "failed", "expired"]),
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// browse commands: the payload the portal queues and the result the agent answers with (complete_command's
+// `result`). The portal parses results with the same schema.
+
+const snapshotIdSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a 64-digit lower-case hex snapshot id");
+const browseLimit = (max: number, fallback: number) => z.number().int().min(1).max(max).default(fallback);
+/** Opaque: the agent hands it out as `nextCursor` and takes it back to continue a listing. */
+const browseCursor = text(4096).nullable().default(null);
+
+export const browseCommandPayloadSchema = z.discriminatedUnion("kind", [
+  /** A folder on the agent's own disks (the job wizard's source picker); "" lists the roots. */
+  z.strictObject({
+    kind: z.literal("local"),
+    path: text(4096).default(""),
+    cursor: browseCursor,
+    limit: browseLimit(1000, 500),
+  }),
+  /** One folder of a snapshot of the command's job (the restore wizard). */
+  z.strictObject({
+    kind: z.literal("snapshot"),
+    snapshotId: snapshotIdSchema,
+    path: text(4096).default("/"),
+    cursor: browseCursor,
+    limit: browseLimit(1000, 500),
+  }),
+  /** Entries whose name (or, with a "/", path) matches a glob, across the job's snapshots (all when none given). */
+  z.strictObject({
+    kind: z.literal("search"),
+    pattern: shortText(1024),
+    snapshotIds: z.array(snapshotIdSchema).max(1000).default([]),
+    /** Match names regardless of case (what someone typing into a search box expects). */
+    caseInsensitive: z.boolean().default(true),
+    /** Each path once, from the newest snapshot holding it, instead of once per snapshot. */
+    distinctPaths: z.boolean().default(false),
+    cursor: browseCursor,
+    limit: browseLimit(1000, 200),
+  }),
+  /** One path in every snapshot of the job that has it, newest first. */
+  z.strictObject({ kind: z.literal("versions"), path: shortText(4096), limit: browseLimit(1000, 200) }),
+]);
+export type BrowseCommandPayload = z.infer<typeof browseCommandPayloadSchema>;
+
+export const browseEntrySchema = z.strictObject({
+  name: z.string(),
+  /** Absolute: the agent's own path (local) or the path inside the snapshot. */
+  path: z.string(),
+  type: z.enum(["dir", "file", "symlink", "other"]),
+  size: z.number().nonnegative(),
+  /** Null when the file system or snapshot gives none that parses. */
+  mtime: timestamp.nullable(),
+});
+export type BrowseEntry = z.infer<typeof browseEntrySchema>;
+
+const snapshotRef = { snapshotId: snapshotIdSchema, snapshotTime: timestamp };
+
+export const browseCommandResultSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("local"),
+    /** The folder listed; "" for the roots. */
+    path: z.string(),
+    /** The folder above, "" from a root, null at the roots. */
+    parent: z.string().nullable(),
+    /** Where browsing starts: "/" on Linux and macOS, the drive letters ("C:\\") on Windows. */
+    roots: z.array(z.strictObject({ path: z.string(), label: z.string() })),
+    platform: z.string(),
+    entries: z.array(browseEntrySchema),
+    /** Entries that could not be read (listed without size and mtime). */
+    unreadable: z.number().int().nonnegative(),
+    nextCursor: z.string().nullable(),
+  }),
+  z.strictObject({
+    kind: z.literal("snapshot"),
+    ...snapshotRef,
+    path: z.string(),
+    entries: z.array(browseEntrySchema),
+    nextCursor: z.string().nullable(),
+  }),
+  z.strictObject({
+    kind: z.literal("search"),
+    pattern: z.string(),
+    /** Newest snapshot first, in walk order within each. */
+    matches: z.array(browseEntrySchema.extend(snapshotRef)),
+    /** Snapshots searched completely for this page. */
+    snapshotsSearched: z.number().int().nonnegative(),
+    /** More matches: pass it back as `cursor` for the next page. */
+    nextCursor: z.string().nullable(),
+  }),
+  z.strictObject({
+    kind: z.literal("versions"),
+    path: z.string(),
+    /**
+     * Newest first: one per snapshot holding the path, plus `deleted` where it disappeared. `changed` compares the
+     * content (blob ids) with the previous snapshot that held it, not the mtime.
+     */
+    versions: z.array(
+      z.strictObject({
+        ...snapshotRef,
+        status: z.enum(["added", "changed", "unchanged", "deleted"]),
+        changed: z.boolean(),
+        /** Null for `deleted`. */
+        entry: browseEntrySchema.nullable(),
+      }),
+    ),
+    snapshotsSearched: z.number().int().nonnegative(),
+    /** More versions than `limit`: the oldest were left out. */
+    truncated: z.boolean(),
+  }),
+]);
+export type BrowseCommandResult = z.infer<typeof browseCommandResultSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // errors

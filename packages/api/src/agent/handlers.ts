@@ -401,11 +401,23 @@ export async function pollCommands(deps: AgentApiDeps, agent: Agent, runId: stri
   };
 }
 
-/** Commands not tied to a run in progress (restore, maintenance, browse, mount), each with its job's context. */
-export async function pollPendingCommands(deps: AgentApiDeps, agent: Agent): Promise<PollCommandsResponse> {
+/**
+ * Commands not tied to a run in progress (restore, maintenance, browse, mount), each with its job's context; only
+ * the given kinds when `types` is set (an agent busy with a run answers browse commands alone meanwhile).
+ */
+export async function pollPendingCommands(
+  deps: AgentApiDeps,
+  agent: Agent,
+  types?: Exclude<AgentCommand["type"], "cancel">[],
+): Promise<PollCommandsResponse> {
   const now = nowOf(deps);
   const commands = await deps.db.runCommand.findMany({
-    where: { agentId: agent.id, type: { not: "cancel" }, status: "pending", expiresAt: { gt: now } },
+    where: {
+      agentId: agent.id,
+      type: types ? { in: types } : { not: "cancel" },
+      status: "pending",
+      expiresAt: { gt: now },
+    },
     orderBy: { createdAt: "asc" },
     include: { job: true },
     take: 20,

@@ -33,7 +33,7 @@ const authenticatedHandlers: { [E in Exclude<AgentEndpoint, "enroll">]: Handler<
   push_events: pushEvents,
   push_logs: pushLogs,
   poll_commands: (deps, agent, input) => pollCommands(deps, agent, input.runId),
-  poll_pending_commands: (deps, agent) => pollPendingCommands(deps, agent),
+  poll_pending_commands: (deps, agent, input) => pollPendingCommands(deps, agent, input.types),
   complete_command: completeCommand,
 };
 

@@ -1,6 +1,7 @@
 import type { Database, Job, Prisma, Run } from "@e3/db";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { type BrowseCommandPayload, browseCommandPayloadSchema } from "../agent/contract.ts";
 import { announceRunUpdate } from "../live/run-updates.ts";
 import { notFound } from "../trpc.ts";
 import { requireTenantJob } from "./jobs.ts";
@@ -170,33 +171,93 @@ export async function startMaintenance(
   });
 }
 
-export const browseInputSchema = z.strictObject({
-  agentId: z.uuid(),
-  /** A folder on the agent's own disks (source picker), or inside a snapshot when `snapshot` is given. */
-  path: z.string().max(4096).default(""),
-  snapshot: z
-    .strictObject({ jobId: z.uuid(), snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/) })
-    .nullable()
-    .default(null),
-});
+const snapshotPrefix = z.string().regex(/^[0-9a-f]{8,64}$/, "must be a snapshot id (hex, at least 8 digits)");
+const paging = { cursor: z.string().max(4096).nullable().default(null), limit: z.number().int().min(1).max(1000) };
+/** Browsing a job's snapshots: by the job's own agent unless `agentId` names another agent of the tenant. */
+const ofJob = { jobId: z.uuid(), agentId: z.uuid().optional() };
 
-export async function requestBrowse(
-  db: Database,
-  tenantId: string,
-  input: z.infer<typeof browseInputSchema>,
-  userId: string,
-) {
-  const agent = await db.agent.findFirst({ where: { id: input.agentId, tenantId, status: "active" } });
+/** What the portal asks an agent to list; turned into the agent's `browseCommandPayloadSchema`. */
+export const browseInputSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("local"),
+    agentId: z.uuid(),
+    path: z.string().max(4096).default(""),
+    ...paging,
+    limit: paging.limit.default(500),
+  }),
+  z.strictObject({
+    kind: z.literal("snapshot"),
+    ...ofJob,
+    snapshotId: snapshotPrefix,
+    path: z.string().max(4096).default("/"),
+    ...paging,
+    limit: paging.limit.default(500),
+  }),
+  z.strictObject({
+    kind: z.literal("search"),
+    ...ofJob,
+    pattern: z.string().min(1).max(1024),
+    snapshotIds: z.array(snapshotPrefix).max(1000).default([]),
+    caseInsensitive: z.boolean().default(true),
+    distinctPaths: z.boolean().default(false),
+    ...paging,
+    limit: paging.limit.default(200),
+  }),
+  z.strictObject({
+    kind: z.literal("versions"),
+    ...ofJob,
+    path: z.string().min(1).max(4096),
+    limit: paging.limit.default(200),
+  }),
+]);
+export type BrowseInput = z.infer<typeof browseInputSchema>;
+
+/** The job's catalogued snapshot a prefix names; NOT_FOUND when none or several do. */
+async function catalogSnapshotId(db: Database, jobId: string, prefix: string): Promise<string> {
+  const matches = await db.snapshot.findMany({
+    where: { jobId, snapshotId: { startsWith: prefix } },
+    select: { snapshotId: true },
+    take: 2,
+  });
+  if (matches.length !== 1) throw notFound("snapshot");
+  return (matches[0] as { snapshotId: string }).snapshotId;
+}
+
+/** Queues a browse command; the portal polls commands.get and parses its result with browseCommandResultSchema. */
+export async function requestBrowse(db: Database, tenantId: string, input: BrowseInput, userId: string) {
+  const job = input.kind === "local" ? null : await requireTenantJob(db, tenantId, input.jobId);
+  const agentId = input.agentId ?? job?.agentId;
+  const agent = await db.agent.findFirst({ where: { id: agentId, tenantId, status: "active" } });
   if (!agent) throw notFound("agent");
-  if (input.snapshot) await requireTenantJob(db, tenantId, input.snapshot.jobId);
+  let payload: BrowseCommandPayload;
+  if (input.kind === "local") {
+    payload = { kind: "local", path: input.path, cursor: input.cursor, limit: input.limit };
+  } else if (input.kind === "snapshot") {
+    const snapshotId = await catalogSnapshotId(db, input.jobId, input.snapshotId);
+    payload = { kind: "snapshot", snapshotId, path: input.path, cursor: input.cursor, limit: input.limit };
+  } else if (input.kind === "search") {
+    const snapshotIds: string[] = [];
+    for (const prefix of input.snapshotIds) snapshotIds.push(await catalogSnapshotId(db, input.jobId, prefix));
+    payload = {
+      kind: "search",
+      pattern: input.pattern,
+      snapshotIds,
+      caseInsensitive: input.caseInsensitive,
+      distinctPaths: input.distinctPaths,
+      cursor: input.cursor,
+      limit: input.limit,
+    };
+  } else {
+    payload = { kind: "versions", path: input.path, limit: input.limit };
+  }
   const command = await db.runCommand.create({
     data: {
       tenantId,
       agentId: agent.id,
-      jobId: input.snapshot?.jobId ?? null,
+      jobId: job?.id ?? null,
       type: "browse",
       createdByUserId: userId,
-      payloadJson: { path: input.path, snapshotId: input.snapshot?.snapshotId ?? null } as Prisma.InputJsonValue,
+      payloadJson: browseCommandPayloadSchema.parse(payload) as Prisma.InputJsonValue,
       expiresAt: new Date(Date.now() + commandLifetimeMs.browse),
     },
   });
