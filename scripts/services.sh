@@ -63,6 +63,7 @@ ensure_tools() {
   command -v rclone >/dev/null || missing+=(rclone)
   command -v curl >/dev/null || missing+=(curl) # polls the S3 server
   command -v chromium >/dev/null || missing+=(chromium) # the portal's browser tests (driven by playwright-core)
+  command -v cadaver >/dev/null || missing+=(cadaver) # a real WebDAV client for the mount tests
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 

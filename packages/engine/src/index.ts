@@ -57,6 +57,8 @@ export {
   type RetentionPolicy,
   retentionPolicySchema,
 } from "./lifecycle/retention.ts";
+export { snapshotFolderName } from "./mount/namespace.ts";
+export { serveWebdav, type WebdavOptions, type WebdavServer } from "./mount/webdav.ts";
 export { type Progress, type ProgressCallback, ProgressMeter } from "./progress.ts";
 export {
   configJson,

@@ -36,6 +36,8 @@ commands:
   check      --repo R [--read-data | --read-data-subset n/t|x%] [--json]   (exit 1 naming the damage)
   repair     --repo R index [--json]
   key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]
+  mount      --repo R [--snapshot ID|latest] [--port N] [--idle-timeout 30m|0] [--verbose] [--json]
+             (read-only WebDAV on 127.0.0.1 with a random password; all snapshots as /snapshots/<time>/ by default)
 
 The repository comes from --repo or E3_REPOSITORY (a folder, or s3:http[s]://host[:port]/bucket[/prefix] with
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION); the password from --password-file or E3_PASSWORD.
@@ -55,6 +57,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   check: checkCommand,
   repair: repairCommand,
   sync: (args) => import("./commands/sync.ts").then((module) => module.syncCommand(args)),
+  mount: (args) => import("./commands/mount.ts").then((module) => module.mountCommand(args)),
 };
 
 function describeError(error: unknown): string {
