@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -258,7 +259,7 @@ describe("mount over WebDAV", () => {
     child.stdout?.on("data", (chunk) => {
       stdout += chunk;
     });
-    const [status] = (await new Promise((resolve) => child.on("close", (...args) => resolve(args)))) as [number];
+    const [status] = await once(child, "close");
     expect(status).toBe(0);
     expect(stdout).toMatch(/a report\.txt\s+10000/);
     expect(stdout).toMatch(/Coll:\s+deep/);
