@@ -41,17 +41,23 @@ describe("agent.conf", () => {
     expect(agentPaths({}, "linux")).toEqual({
       configFile: "/etc/e3backup/agent.conf",
       stateDir: "/var/lib/e3backup",
+      logFile: "/var/log/e3backup/agent.log",
       pollSeconds: 15,
     });
-    expect(agentPaths({ PROGRAMDATA: "D:\\Data" }, "win32")).toMatchObject({
+    // Runs (the seed's %PROGRAMDATA%\E3Backup\runs) go under <state>\runs.
+    expect(agentPaths({ PROGRAMDATA: "D:\\Data" }, "win32")).toEqual({
       configFile: "D:\\Data\\E3Backup\\agent.conf",
       stateDir: "D:\\Data\\E3Backup",
+      logFile: "D:\\Data\\E3Backup\\logs\\agent.log",
+      pollSeconds: 15,
     });
     expect(agentPaths({ E3_AGENT_CONFIG: "/srv/a/agent.conf", E3_AGENT_POLL_SECONDS: "2" }, "linux")).toEqual({
       configFile: "/srv/a/agent.conf",
       stateDir: "/srv/a/state",
+      logFile: "/srv/a/state/logs/agent.log",
       pollSeconds: 2,
     });
+    expect(agentPaths({ E3_AGENT_LOG: "/tmp/agent.log" }, "linux").logFile).toBe("/tmp/agent.log");
     expect(() => agentPaths({ E3_AGENT_POLL_SECONDS: "soon" }, "linux")).toThrow(/E3_AGENT_POLL_SECONDS/);
   });
 });

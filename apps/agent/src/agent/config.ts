@@ -1,14 +1,17 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, posix, win32 } from "node:path";
 import { z } from "zod";
+import { linuxLocations } from "../platform/linux.ts";
+import { windowsLocations } from "../platform/windows.ts";
 import { writeFileAtomically } from "./atomic-file.ts";
 
 // Where the agent keeps its identity and its state, read and validated once. agent.conf holds the server URL, the
 // agent id and its token (a secret: mode 0600, written to a temporary file and renamed so a crash never leaves half
 // a config). The state folder beside it holds each run's spool (seed: %PROGRAMDATA%\E3Backup\runs).
 //
-// Environment: E3_AGENT_CONFIG (the config file), E3_AGENT_STATE (the state folder), E3_AGENT_POLL_SECONDS (how
-// often an idle agent asks for work; default 15).
+// Environment: E3_AGENT_CONFIG (the config file), E3_AGENT_STATE (the state folder), E3_AGENT_LOG (the log file),
+// E3_AGENT_POLL_SECONDS (how often an idle agent asks for work; default 15). The defaults are the platform's
+// (src/platform: /etc/e3backup, /var/lib/e3backup, /var/log/e3backup; %PROGRAMDATA%\E3Backup on Windows).
 
 export const agentConfigSchema = z.strictObject({
   server: z.url({ protocol: /^https?$/, error: "server must be the portal's http(s) URL" }),
@@ -24,6 +27,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 const environmentSchema = z.object({
   E3_AGENT_CONFIG: z.string().min(1).optional(),
   E3_AGENT_STATE: z.string().min(1).optional(),
+  E3_AGENT_LOG: z.string().min(1).optional(),
   E3_AGENT_POLL_SECONDS: z.coerce
     .number({ error: "E3_AGENT_POLL_SECONDS must be a number of seconds" })
     .positive("E3_AGENT_POLL_SECONDS must be positive")
@@ -31,21 +35,22 @@ const environmentSchema = z.object({
     .default(15),
 });
 
-export type AgentPaths = { configFile: string; stateDir: string; pollSeconds: number };
+export type AgentPaths = { configFile: string; stateDir: string; logFile: string; pollSeconds: number };
 
-/** The config file and state folder for this platform, unless the environment moves them. */
+/** The config file, state folder and log file for this platform, unless the environment moves them. */
 export function agentPaths(env: NodeJS.ProcessEnv = process.env, platform = process.platform): AgentPaths {
   const parsed = environmentSchema.parse(env);
   const path = platform === "win32" ? win32 : posix;
-  const base = platform === "win32" ? path.join(env.PROGRAMDATA ?? "C:\\ProgramData", "E3Backup") : "/etc/e3backup";
-  const configFile = parsed.E3_AGENT_CONFIG ?? path.join(base, "agent.conf");
-  // Linux keeps state apart from /etc (FHS); Windows keeps everything under ProgramData as the seed did.
-  const defaultState = parsed.E3_AGENT_CONFIG
-    ? path.join(path.dirname(parsed.E3_AGENT_CONFIG), "state")
-    : platform === "win32"
-      ? base
-      : "/var/lib/e3backup";
-  return { configFile, stateDir: parsed.E3_AGENT_STATE ?? defaultState, pollSeconds: parsed.E3_AGENT_POLL_SECONDS };
+  const defaults = platform === "win32" ? windowsLocations(env) : linuxLocations();
+  const configFile = parsed.E3_AGENT_CONFIG ?? defaults.configFile;
+  // A config moved elsewhere takes its state (and the log within it) along, so one folder holds a whole agent.
+  const stateDir =
+    parsed.E3_AGENT_STATE ??
+    (parsed.E3_AGENT_CONFIG ? path.join(path.dirname(parsed.E3_AGENT_CONFIG), "state") : defaults.stateDir);
+  const logFile =
+    parsed.E3_AGENT_LOG ??
+    (parsed.E3_AGENT_CONFIG || parsed.E3_AGENT_STATE ? path.join(stateDir, "logs", "agent.log") : defaults.logFile);
+  return { configFile, stateDir, logFile, pollSeconds: parsed.E3_AGENT_POLL_SECONDS };
 }
 
 export class AgentConfigError extends Error {

@@ -29,6 +29,7 @@ commands:
   restore    --repo R SNAPSHOT --target DIR [--include PATH]... [--overwrite always|if-changed|never] [--json]
   enroll     --server URL --token T [--name N] [--json]
   run        (the agent in the foreground: polls the portal, runs backups and restores)
+  service    install [--account USER] | uninstall | status [--json]   (systemd unit or Windows service)
   sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
              [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--prune [--max-unused P%]] [--json]
@@ -51,6 +52,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   restore: restoreCommand,
   enroll: enrollCommand,
   run: runCommand,
+  service: (args) => import("./commands/service.ts").then((module) => module.serviceCommand(args)),
   forget: forgetCommand,
   key: keyCommand,
   prune: pruneCommand,
