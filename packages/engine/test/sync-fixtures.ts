@@ -74,6 +74,8 @@ export type InjectedFault = { status: number; code: string } | undefined;
  */
 export async function s3Proxy(
   inject: (method: string, url: string) => InjectedFault = () => undefined,
+  /** Called with every piece of a request body as it arrives (to measure rates on the wire). */
+  onBody?: (bytes: number) => void,
 ): Promise<{ endpoint: string; server: Server; requests: { method: string; url: string }[] }> {
   const upstream = new URL(env.endpoint);
   const requests: { method: string; url: string }[] = [];
@@ -96,6 +98,7 @@ export async function s3Proxy(
       },
     );
     forwarded.on("error", () => outgoing.destroy());
+    if (onBody) incoming.on("data", (chunk: Buffer) => onBody(chunk.byteLength));
     incoming.pipe(forwarded);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

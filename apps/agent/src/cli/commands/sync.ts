@@ -37,6 +37,7 @@ export async function syncCommand(args: string[]): Promise<number> {
       filter: { type: "string", multiple: true, default: [] },
       bwlimit: { type: "string" },
       transfers: { type: "string", default: "4" },
+      "small-file-transfers": { type: "string" },
       checkers: { type: "string", default: "8" },
       checksum: { type: "boolean", default: false },
       "size-only": { type: "boolean", default: false },
@@ -67,6 +68,9 @@ export async function syncCommand(args: string[]): Promise<number> {
       mode: modeSchema.parse(values.mode),
       compare: values.checksum ? "checksum" : values["size-only"] ? "sizeOnly" : "default",
       transfers: countSchema("--transfers").parse(values.transfers),
+      ...(values["small-file-transfers"]
+        ? { smallFileTransfers: countSchema("--small-file-transfers").parse(values["small-file-transfers"]) }
+        : {}),
       checkers: countSchema("--checkers").parse(values.checkers),
       ...(values.bwlimit ? { bwlimit: values.bwlimit } : {}),
       dryRun: values["dry-run"],
