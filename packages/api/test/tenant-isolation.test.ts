@@ -62,6 +62,11 @@ const procedureCases: Record<string, Case> = {
   "runs.live": { refuses: (b) => ({ runId: b.runId }) },
   "restore.start": { refuses: (b) => ({ jobId: b.jobId, snapshotId: b.snapshotId }) },
   "snapshots.list": { refuses: (b) => ({ jobId: b.jobId }) },
+  "snapshots.previewRetention": { refuses: (b) => ({ jobId: b.jobId, retention: { keepLast: 1 } }) },
+  // Editing a job: tenant B's job must not lend its stored S3 keys to tenant A's probes.
+  "destinations.test": { refuses: (b) => ({ jobId: b.jobId, bucket: "backups" }) },
+  "destinations.buckets": { refuses: (b) => ({ jobId: b.jobId }) },
+  "destinations.createBucket": { refuses: (b) => ({ jobId: b.jobId, bucket: "stolen-bucket" }) },
   "commands.maintenance": { refuses: (b) => ({ jobId: b.jobId, kind: "maintenance_full" }) },
   "commands.browse": { refuses: (b) => ({ kind: "local", agentId: b.agentId, path: "/" }) },
   "commands.get": { refuses: (b) => ({ commandId: b.commandId }) },

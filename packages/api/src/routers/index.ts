@@ -3,6 +3,7 @@ import { adminRouter } from "./admin.ts";
 import { agentsRouter } from "./agents.ts";
 import { commandsRouter } from "./commands.ts";
 import { dashboardRouter } from "./dashboard.ts";
+import { destinationsRouter } from "./destinations.ts";
 import { jobsRouter } from "./jobs.ts";
 import { restoreRouter, snapshotsRouter } from "./restore.ts";
 import { runsRouter } from "./runs.ts";
@@ -17,6 +18,7 @@ export const appRouter = router({
   commands: commandsRouter,
   settings: settingsRouter,
   dashboard: dashboardRouter,
+  destinations: destinationsRouter,
   admin: adminRouter,
 });
 

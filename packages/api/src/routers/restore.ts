@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { requireTenantJob } from "../services/jobs.ts";
+import { previewRetention, retentionPreviewInputSchema } from "../services/retention-preview.ts";
 import { restoreInputSchema, startRestore } from "../services/runs.ts";
 import { router, tenantProcedure } from "../trpc.ts";
 
@@ -20,4 +21,9 @@ export const snapshotsRouter = router({
         take: 1000,
       });
     }),
+
+  /** Which of the job's snapshots a retention policy keeps or deletes, and why (the engine's plan, nothing removed). */
+  previewRetention: tenantProcedure
+    .input(retentionPreviewInputSchema)
+    .query(({ ctx, input }) => previewRetention(ctx.db, ctx.tenantId, input)),
 });

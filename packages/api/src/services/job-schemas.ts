@@ -1,3 +1,4 @@
+import type { RetentionPolicy } from "@e3/engine/retention";
 import { z } from "zod";
 import { scheduleSchema } from "../schedule.ts";
 import { policySchema, text } from "./policy-schema.ts";
@@ -5,6 +6,11 @@ import { policySchema, text } from "./policy-schema.ts";
 // What a job may say, validated on the way in (tRPC input) so the JSON columns never hold anything invalid.
 
 const keepCount = z.number().int().min(0).max(100_000).optional();
+const keepDuration = z
+  .string()
+  .regex(/^(\d+y)?(\d+m)?(\d+w)?(\d+d)?(\d+h)?$/, "must be a duration like 30d, 2w, 6m, 1y or 1y6m")
+  .refine((value) => value.length > 0, "must not be empty")
+  .optional();
 
 /** restic's `forget` rules; `keepWithin` is a duration like 30d, 2w, 6m, 1y, or combined (1y6m). */
 export const retentionSchema = z
@@ -15,11 +21,13 @@ export const retentionSchema = z
     keepWeekly: keepCount,
     keepMonthly: keepCount,
     keepYearly: keepCount,
-    keepWithin: z
-      .string()
-      .regex(/^(\d+y)?(\d+m)?(\d+w)?(\d+d)?(\d+h)?$/, "must be a duration like 30d, 2w, 6m, 1y or 1y6m")
-      .refine((value) => value.length > 0, "must not be empty")
-      .optional(),
+    keepWithin: keepDuration,
+    /** The newest snapshot of every hour/day/week/month/year inside the window (restic --keep-within-daily …). */
+    keepWithinHourly: keepDuration,
+    keepWithinDaily: keepDuration,
+    keepWithinWeekly: keepDuration,
+    keepWithinMonthly: keepDuration,
+    keepWithinYearly: keepDuration,
     keepTags: z.array(text(255).min(1)).max(20).optional(),
   })
   .refine(
@@ -33,14 +41,16 @@ export type Retention = z.infer<typeof retentionSchema>;
 
 export { type Policy, policySchema } from "./policy-schema.ts";
 
+export const bucketNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be a valid S3 bucket name (3-63 lower-case letters, digits, . and -)",
+  );
+
 const s3Destination = z.strictObject({
   type: z.literal("s3"),
-  bucket: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-      "must be a valid S3 bucket name (3-63 lower-case letters, digits, . and -)",
-    ),
+  bucket: bucketNameSchema,
   prefix: text(1024)
     .regex(/^[^/].*$|^$/, "must not start with /")
     .optional(),
@@ -55,6 +65,15 @@ const localDestination = z.strictObject({
   path: text(4096).min(1, "is required"),
 });
 export const destinationSchema = z.discriminatedUnion("type", [s3Destination, localDestination]);
+
+/** The job's glob fields hold one pattern per line (a comma also separates); the agent splits them the same way. */
+export function splitGlobs(globs: string | null | undefined): string[] {
+  if (!globs) return [];
+  return globs
+    .split(/[\n,]/)
+    .map((pattern) => pattern.trim())
+    .filter((pattern) => pattern.length > 0);
+}
 
 const jobFields = {
   name: text(200).min(1, "is required"),
@@ -93,3 +112,38 @@ export const updateJobInputSchema = z.strictObject({
   changes: z.strictObject(jobFields).partial(),
 });
 export type UpdateJobInput = z.infer<typeof updateJobInputSchema>;
+
+/**
+ * A job's retention as the engine's plan (and restic's forget) take it: weeks become days (restic's durations know
+ * y, m, d and h only) and each keepTags entry is a comma-separated tag list, as restic's `--keep-tag a,b`.
+ */
+export function engineRetentionPolicy(retention: Retention): RetentionPolicy {
+  const duration = (value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const parts = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(value);
+    if (!parts) return value;
+    const [, years, months, weeks, days, hours] = parts;
+    const totalDays = Number(weeks ?? 0) * 7 + Number(days ?? 0);
+    return (
+      (years ? `${Number(years)}y` : "") +
+        (months ? `${Number(months)}m` : "") +
+        (totalDays ? `${totalDays}d` : "") +
+        (hours ? `${Number(hours)}h` : "") || "0d"
+    );
+  };
+  const { keepTags, ...rest } = retention;
+  const policy: RetentionPolicy = {};
+  for (const [key, value] of Object.entries(rest) as [keyof typeof rest, string | number | undefined][]) {
+    if (value === undefined) continue;
+    (policy as Record<string, unknown>)[key] = typeof value === "string" ? duration(value) : value;
+  }
+  if (keepTags?.length) {
+    policy.keepTags = keepTags.map((list) =>
+      list
+        .split(",")
+        .map((tag) => tag.trim())
+        .filter(Boolean),
+    );
+  }
+  return policy;
+}
