@@ -75,6 +75,11 @@ export class MountNamespace {
     this.#root = virtual("", top);
   }
 
+  /** The root as a folder without children, for clients that probe it before they authenticate. */
+  emptyRoot(): MountItem {
+    return { kind: "dir", name: "", mtime: this.#root.mtime, children: () => [], etag: "root" };
+  }
+
   /** The items of a folder, sorted by name as the snapshot stores them. */
   async list(folder: MountItem): Promise<MountItem[]> {
     if (folder.kind !== "dir") return [];

@@ -164,6 +164,12 @@ class Handler {
       response.setHeader("Allow", allow);
       return this.#finish(request, response, method, shown, 200);
     }
+    // Windows' WebClient walks up the path before it connects, so the bare server root answers a Depth 0 PROPFIND
+    // without the password (it reveals nothing: an empty collection, no children).
+    const rootProbe = method === "PROPFIND" && segments.length === 0 && request.headers.depth === "0";
+    if (!authorised && rootProbe) {
+      return this.#propfind(request, response, this.#namespace.emptyRoot(), "", [], shown);
+    }
     if (!authorised) {
       response.setHeader("WWW-Authenticate", 'Basic realm="e3 snapshots", charset="UTF-8"');
       return this.#finish(request, response, method, shown, 401, "the password printed by mount is needed");
@@ -367,8 +373,22 @@ class Handler {
       this.#log(`${method} ${shown} ${response.statusCode} (${span.end - span.start} bytes)`);
     } catch (error) {
       if (gone.signal.aborted) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.#log(`${method} ${shown}: ${message}`);
+      if (!response.headersSent) {
+        // Nothing sent yet: a clear error instead of a file cut short.
+        response.removeHeader("Content-Range");
+        response.removeHeader("Content-Length");
+        return this.#finish(
+          request,
+          response,
+          method,
+          shown,
+          500,
+          `cannot read this file from the repository: ${message}`,
+        );
+      }
       // Headers are out: the only honest signal left is a connection cut short of Content-Length.
-      this.#log(`${method} ${shown}: ${error instanceof Error ? error.message : String(error)}`);
       response.destroy();
     }
   }
@@ -446,7 +466,8 @@ export async function serveWebdav(options: WebdavOptions): Promise<WebdavServer>
       log(`${request.method} failed: ${error instanceof Error ? error.message : String(error)}`);
       if (!response.headersSent) {
         response.statusCode = status;
-        response.end();
+        response.setHeader("Content-Type", "text/plain; charset=utf-8");
+        response.end(`${error instanceof Error ? error.message : String(error)}\n`);
       } else response.destroy();
     });
   });
