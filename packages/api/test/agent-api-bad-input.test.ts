@@ -29,6 +29,8 @@ beforeAll(async () => {
     poll_commands: { runId: run.id },
     poll_pending_commands: {},
     complete_command: { commandId: run.id, status: "completed" },
+    list_jobs: {},
+    request_run: { jobId: job.id },
   };
 });
 afterAll(() => harness.close());

@@ -374,6 +374,50 @@ describe("POST /agent/poll_pending_commands and /agent/complete_command", () => 
   });
 });
 
+describe("POST /agent/list_jobs and /agent/request_run (the agent's status page)", () => {
+  it("lists the agent's own jobs and runs, and queues one run now per job however often it is asked", async () => {
+    const tenant = await createTenant(harness.db);
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const other = await enrollAgent(harness.deps, tenant.id, "host-2");
+    const job = await createJob(harness, tenant.id, agent.agentId, { name: "Photos" });
+    const disabled = await createJob(harness, tenant.id, agent.agentId, { name: "Archive", enabled: false });
+    const othersJob = await createJob(harness, tenant.id, other.agentId, { name: "Not mine" });
+    await createJob(harness, tenant.id, agent.agentId, { name: "Gone", deletedAt: new Date() });
+
+    const requested = await Promise.all(
+      [1, 2, 3].map(() => callAgentApi(harness.deps, "request_run", { jobId: job.id }, credentials(agent))),
+    );
+    expect(requested.map((response) => response.status)).toEqual([200, 200, 200]);
+    const runIds = new Set(requested.map((response) => response.body.runId));
+    expect(runIds.size).toBe(1);
+    expect(requested.filter((response) => response.body.alreadyQueued === false)).toHaveLength(1);
+    const run = await harness.db.run.findUniqueOrThrow({ where: { id: [...runIds][0] as string } });
+    expect(run).toMatchObject({ jobId: job.id, agentId: agent.agentId, status: "queued", trigger: "manual" });
+    expect(
+      await harness.db.auditLog.count({ where: { action: "run.start", targetId: run.id, actorUserId: null } }),
+    ).toBe(1);
+
+    expect(await callAgentApi(harness.deps, "request_run", { jobId: disabled.id }, credentials(agent))).toMatchObject({
+      status: 409,
+      body: { error: { code: "JOB_DISABLED" } },
+    });
+    expect(await callAgentApi(harness.deps, "request_run", { jobId: othersJob.id }, credentials(agent))).toMatchObject({
+      status: 404,
+      body: { error: { code: "JOB_NOT_FOUND" } },
+    });
+
+    const listed = await callAgentApi(harness.deps, "list_jobs", {}, credentials(agent));
+    expect(listed.status).toBe(200);
+    expect(listed.body.jobs).toEqual([
+      { jobId: disabled.id, name: "Archive", engine: "backup", enabled: false },
+      { jobId: job.id, name: "Photos", engine: "backup", enabled: true },
+    ]);
+    expect(listed.body.recentRuns).toEqual([
+      expect.objectContaining({ runId: run.id, jobId: job.id, jobName: "Photos", status: "queued", startedAt: null }),
+    ]);
+  });
+});
+
 describe("HTTP rules", () => {
   it("answers bad requests with 4xx and a message that names the problem", async () => {
     const tenant = await createTenant(harness.db);

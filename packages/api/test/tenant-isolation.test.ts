@@ -107,6 +107,8 @@ const agentEndpointCases: Record<AgentEndpoint, ((b: Foreign) => unknown) | "no 
   push_logs: (b) => ({ runId: b.runId, logs: [{ seq: 1, ts: new Date().toISOString(), level: "info", message: "x" }] }),
   poll_commands: (b) => ({ runId: b.runId }),
   complete_command: (b) => ({ commandId: b.commandId, status: "failed" }),
+  list_jobs: "no foreign ids",
+  request_run: (b) => ({ jobId: b.jobId }),
 };
 
 let harness: Harness;

@@ -346,6 +346,41 @@ export const browseCommandResultSchema = z.discriminatedUnion("kind", [
 export type BrowseCommandResult = z.infer<typeof browseCommandResultSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
+// the agent's local status page: its jobs and recent runs, and "run now"
+
+export const listJobsRequestSchema = z.strictObject({});
+export const agentJobSchema = z.strictObject({
+  jobId: uuid,
+  name: z.string(),
+  engine: z.enum(["backup", "sync"]),
+  enabled: z.boolean(),
+});
+export const agentRecentRunSchema = z.strictObject({
+  runId: uuid,
+  jobId: uuid,
+  jobName: z.string(),
+  runType: z.enum(["backup", "restore", "maintenance_quick", "maintenance_full"]),
+  status: z.enum(["queued", "starting", "running", "success", "warning", "failed", "cancelled"]),
+  trigger: z.enum(["manual", "schedule", "command"]),
+  createdAt: z.iso.datetime({ offset: true }),
+  startedAt: z.iso.datetime({ offset: true }).nullable(),
+  finishedAt: z.iso.datetime({ offset: true }).nullable(),
+  errorMessage: z.string().nullable(),
+});
+export const listJobsResponseSchema = z.strictObject({
+  /** The agent's jobs (not deleted), by name; at most 200. */
+  jobs: z.array(agentJobSchema),
+  /** The agent's 20 newest runs. */
+  recentRuns: z.array(agentRecentRunSchema),
+});
+export type ListJobsResponse = z.infer<typeof listJobsResponseSchema>;
+
+/** "Run now" from the machine itself: one queued backup of one of the agent's own jobs, unless one is waiting. */
+export const requestRunRequestSchema = z.strictObject({ jobId: uuid });
+export const requestRunResponseSchema = z.strictObject({ runId: uuid, alreadyQueued: z.boolean() });
+export type RequestRunResponse = z.infer<typeof requestRunResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
 // errors
 
 export const agentErrorResponseSchema = z.strictObject({
@@ -371,5 +406,7 @@ export const agentEndpoints = {
     response: completeCommandResponseSchema,
     authenticated: true,
   },
+  list_jobs: { request: listJobsRequestSchema, response: listJobsResponseSchema, authenticated: true },
+  request_run: { request: requestRunRequestSchema, response: requestRunResponseSchema, authenticated: true },
 } as const;
 export type AgentEndpoint = keyof typeof agentEndpoints;

@@ -6,16 +6,19 @@ import { announceRunUpdate, runUpdatesChannel } from "../live/run-updates.ts";
 import type { Keyring } from "../secrets/envelope.ts";
 import { agentTimings } from "../services/agent-timings.ts";
 import { buildJobContext } from "../services/job-context.ts";
+import { runColumns } from "../services/runs.ts";
 import type {
   AgentCommand,
   completeCommandRequestSchema,
   EnrollRequest,
   EnrollResponse,
+  ListJobsResponse,
   NextRunResponse,
   PollCommandsResponse,
   PushResponse,
   pushEventsRequestSchema,
   pushLogsRequestSchema,
+  RequestRunResponse,
   UpdateRunRequest,
   UpdateRunResponse,
 } from "./contract.ts";
@@ -486,5 +489,68 @@ export async function completeCommand(
       },
     });
     return { status: updated.status };
+  });
+}
+
+/** The agent's jobs and newest runs, for its local status page. */
+export async function listJobs(deps: AgentApiDeps, agent: Agent): Promise<ListJobsResponse> {
+  const scope = { agentId: agent.id, tenantId: agent.tenantId };
+  const jobs = await deps.db.job.findMany({
+    where: { ...scope, deletedAt: null },
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    take: 200,
+  });
+  const runs = await deps.db.run.findMany({
+    where: scope,
+    orderBy: { createdAt: "desc" },
+    take: 20,
+    include: { job: { select: { name: true } } },
+  });
+  const iso = (date: Date | null) => (date ? date.toISOString() : null);
+  return {
+    jobs: jobs.map((job) => ({ jobId: job.id, name: job.name, engine: job.engine, enabled: job.enabled })),
+    recentRuns: runs.map((run) => ({
+      runId: run.id,
+      jobId: run.jobId,
+      jobName: run.job.name,
+      runType: run.runType,
+      status: run.status,
+      trigger: run.trigger,
+      createdAt: run.createdAt.toISOString(),
+      startedAt: iso(run.startedAt),
+      finishedAt: iso(run.finishedAt),
+      errorMessage: run.errorMessage,
+    })),
+  };
+}
+
+/**
+ * "Run now" from the agent's status page: a queued backup of one of its own jobs (the portal's own rule: none if
+ * one is already waiting), audited as the agent's request.
+ */
+export async function requestRun(deps: AgentApiDeps, agent: Agent, jobId: string): Promise<RequestRunResponse> {
+  return deps.db.$transaction(async (tx) => {
+    const job = await tx.job.findFirst({
+      where: { id: jobId, agentId: agent.id, tenantId: agent.tenantId, deletedAt: null },
+    });
+    if (!job) throw new AgentApiError(404, "JOB_NOT_FOUND", "this agent has no job with that id; reload its job list");
+    if (!job.enabled) {
+      throw new AgentApiError(409, "JOB_DISABLED", `job "${job.name}" is disabled; enable it in the portal first`);
+    }
+    // One waiting run per job, under the job's row lock so two clicks queue one run.
+    await tx.$queryRaw`SELECT id FROM jobs WHERE id = ${job.id}::uuid FOR UPDATE`;
+    const waiting = await tx.run.findFirst({ where: { jobId: job.id, status: "queued", runType: "backup" } });
+    if (waiting) return { runId: waiting.id, alreadyQueued: true };
+    const run = await tx.run.create({ data: { ...runColumns(job), runType: "backup", trigger: "manual" } });
+    await tx.auditLog.create({
+      data: {
+        tenantId: agent.tenantId,
+        action: "run.start",
+        targetType: "run",
+        targetId: run.id,
+        detailJson: { requestedBy: "agent", agentId: agent.id },
+      },
+    });
+    return { runId: run.id, alreadyQueued: false };
   });
 }

@@ -9,11 +9,13 @@ import {
   authenticateAgent,
   completeCommand,
   enroll,
+  listJobs,
   nextRun,
   pollCommands,
   pollPendingCommands,
   pushEvents,
   pushLogs,
+  requestRun,
   touchAgentLastSeen,
   updateRun,
 } from "./handlers.ts";
@@ -35,6 +37,8 @@ const authenticatedHandlers: { [E in Exclude<AgentEndpoint, "enroll">]: Handler<
   poll_commands: (deps, agent, input) => pollCommands(deps, agent, input.runId),
   poll_pending_commands: (deps, agent, input) => pollPendingCommands(deps, agent, input.types),
   complete_command: completeCommand,
+  list_jobs: (deps, agent) => listJobs(deps, agent),
+  request_run: (deps, agent, input) => requestRun(deps, agent, input.jobId),
 };
 
 function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}) {
