@@ -83,7 +83,8 @@ const defaultPackSize = 16 * 1024 * 1024;
 /** Small packs are merged once there are at least this many (restic's rule: fewer is not worth the rewrite). */
 const smallPacksWorthMerging = 10;
 const deleteConcurrency = 8;
-const packLoadsAhead = 3;
+/** Packs being read while one is copied (memory: one pack each). */
+const packLoadsAhead = 1;
 
 type PackPlan = PackEntry & {
   usedBytes: number;
@@ -299,15 +300,35 @@ async function repack(
 ): Promise<{ packs: number; entries: PackEntry[] }> {
   const { table } = state;
   const { signal, meter } = options;
-  const open: Record<BlobType, { blobs: Parameters<typeof encodePack>[1]; bytes: number }> = {
-    data: { blobs: [], bytes: 0 },
-    tree: { blobs: [], bytes: 0 },
+  // Each open pack stages its sealed blobs in one buffer (grown when needed), so a source pack is released as soon
+  // as it is copied and no blob costs an allocation of its own.
+  type OpenPack = { blobs: Parameters<typeof encodePack>[1]; bytes: number; staging: Buffer };
+  const fresh = (staging: Buffer): OpenPack => ({ blobs: [], bytes: 0, staging });
+  const open: Record<BlobType, OpenPack> = {
+    data: fresh(Buffer.alloc(0)),
+    tree: fresh(Buffer.alloc(0)),
+  };
+  const stage = (pending: OpenPack, sealed: Uint8Array): Buffer => {
+    if (pending.bytes + sealed.length > pending.staging.length) {
+      const grown = Buffer.allocUnsafe(Math.max(options.packSize + (1 << 20), (pending.bytes + sealed.length) * 2));
+      pending.staging.copy(grown, 0, 0, pending.bytes);
+      // Blobs staged so far point into the old buffer: move them along.
+      let at = 0;
+      for (const blob of pending.blobs) {
+        blob.sealed = grown.subarray(at, at + blob.sealed.length);
+        at += blob.sealed.length;
+      }
+      pending.staging = grown;
+    }
+    const target = pending.staging.subarray(pending.bytes, pending.bytes + sealed.length);
+    target.set(sealed);
+    return target;
   };
   const entries: PackEntry[] = [];
   const finish = async (type: BlobType) => {
     const pending = open[type];
     if (pending.blobs.length === 0) return;
-    open[type] = { blobs: [], bytes: 0 };
+    open[type] = fresh(pending.staging);
     const { bytes, blobs } = encodePack(repository.key, pending.blobs);
     const id = createHash("sha256").update(bytes).digest("hex");
     await repository.storage.save({ type: "data", name: id }, bytes, { signal });
@@ -333,11 +354,10 @@ async function repack(
       const sealed = bytes.subarray(location.offset, location.offset + location.length);
       decodeBlob(repository.key, location.id, { ...location, pack: plan.id }, sealed);
       const pending = open[location.type];
-      // A copy, so the source pack can be released before the new one is full.
       pending.blobs.push({
         id: location.id,
         type: location.type,
-        sealed: Buffer.from(sealed),
+        sealed: stage(pending, sealed),
         ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
       });
       pending.bytes += location.length;
