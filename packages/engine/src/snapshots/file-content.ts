@@ -1,6 +1,6 @@
 import { sealOverhead } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
-import type { RepositoryReader } from "../repository/reader.ts";
+import type { BlobLocation, RepositoryReader } from "../repository/reader.ts";
 import type { TreeNode } from "../tree/node.ts";
 import { LoadingCache } from "./loading-cache.ts";
 
@@ -17,8 +17,12 @@ export type FileLayout = {
 
 /** Where each of a file node's data blobs starts in the file; BLOB_NOT_FOUND when one is not indexed. */
 export async function fileLayout(reader: RepositoryReader, node: TreeNode): Promise<FileLayout> {
+  return layoutFromIndex(await reader.index(), node);
+}
+
+/** fileLayout with the index already at hand (a listing of many files asks for each one's size). */
+export function layoutFromIndex(index: Map<string, BlobLocation>, node: TreeNode): FileLayout {
   if (node.type !== "file") throw new EngineError("INVALID_ARGUMENT", `${node.name.toString()} is not a file`);
-  const index = await reader.index();
   const blobs: FileLayout["blobs"] = [];
   let start = 0;
   for (const id of node.content ?? []) {
