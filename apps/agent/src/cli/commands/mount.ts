@@ -75,6 +75,7 @@ export async function mountCommand(args: string[]): Promise<number> {
       "",
       "Windows (its WebClient sends Basic auth over plain HTTP only with BasicAuthLevel=2, so the password is in the path):",
       `  net use * ${server.tokenUrl}`,
+      "  (Windows copies files up to 50 MB unless WebClient's FileSizeLimitInBytes is raised, see the README)",
       "Linux (davfs2; it asks for the user and password):",
       `  sudo mount -t davfs -o ro ${server.url} /mnt/e3`,
       "macOS (Finder: Go > Connect to Server, or):",
