@@ -23,7 +23,7 @@ export type WalkPolicyOptions = {
 export const cacheTagName = "CACHEDIR.TAG";
 const cacheTagSignature = Buffer.from("Signature: 8a477f597d28d172789f06886806bc55");
 
-/** Whether the folder holds a CACHEDIR.TAG that begins with the standard signature (a regular file, not a link). */
+/** Whether the folder holds a CACHEDIR.TAG that begins with the standard signature (followed if a link, as restic). */
 export function hasCacheTag(folder: Buffer | string): boolean {
   const path = Buffer.concat([Buffer.from(folder), Buffer.from(`/${cacheTagName}`)]);
   let fd: number | undefined;
