@@ -1,11 +1,13 @@
 // Engine benchmark: e3 against restic on the same data in the same run (issue: backup engine core).
 //
-//   pnpm bench:engine [--size-mib 1024] [--keep] [--only local|s3]
+//   pnpm bench:engine [--size-mib 1024] [--keep] [--only local|s3] [--agent bundle|sources]
 //
 // A data set of large incompressible files, compressible text and 20 000 small files in nested folders (scaled by
 // --size-mib) is backed up, backed up again unchanged, backed up after changing 1 % of it, and restored, by restic
 // and by e3, into a local repository and into an S3 repository on the server scripts/services.sh starts. Each step
-// is timed with GNU time (wall seconds and peak RSS). Prints one table per repository with the e3/restic ratios.
+// is timed with GNU time (wall seconds, CPU seconds and peak RSS). Prints one table per repository with the
+// e3/restic ratios. e3 runs as the agent's esbuild bundle (pnpm build:agent --bundle-only, built first) unless
+// --agent sources (the .ts sources under Node's type stripping).
 // Not a test: run it on demand, on a quiet machine.
 
 import { spawnSync } from "node:child_process";
@@ -21,21 +23,26 @@ const { values } = parseArgs({
     "size-mib": { type: "string", default: "1024" },
     keep: { type: "boolean", default: false },
     only: { type: "string" },
+    agent: { type: "string", default: "bundle" },
   },
 });
+if (values.agent !== "bundle" && values.agent !== "sources") throw new Error("--agent must be bundle or sources");
 const totalBytes = Number(values["size-mib"]) * 1024 * 1024;
 const root = join(import.meta.dirname, "..");
-const launcher = join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
+const launcher =
+  values.agent === "bundle"
+    ? await (await import("../apps/agent/build/build.ts")).bundleAgent()
+    : join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
 const work = await mkdtemp(join(tmpdir(), "e3-bench-engine-"));
 const source = join(work, "data");
 const password = "benchmark";
 
-type Measured = { seconds: number; peakRssMiB: number };
+type Measured = { seconds: number; cpuSeconds: number; peakRssMiB: number };
 
 /** Runs a command under GNU time; fails loudly with its output when it fails. */
 function timed(command: string, args: string[], env: Record<string, string | undefined> = {}): Measured {
   const report = join(work, "time.txt");
-  const result = spawnSync("/usr/bin/time", ["-o", report, "-f", "%e %M", command, ...args], {
+  const result = spawnSync("/usr/bin/time", ["-o", report, "-f", "%e %U %S %M", command, ...args], {
     env: { ...process.env, ...env },
     encoding: "utf8",
     maxBuffer: 1 << 28,
@@ -43,8 +50,10 @@ function timed(command: string, args: string[], env: Record<string, string | und
   if (result.status !== 0) {
     throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stderr}\n${result.stdout}`);
   }
-  const [seconds, kib] = spawnSync("tail", ["-n1", report], { encoding: "utf8" }).stdout.trim().split(" ");
-  return { seconds: Number(seconds), peakRssMiB: Number(kib) / 1024 };
+  const [seconds, user, system, kib] = spawnSync("tail", ["-n1", report], { encoding: "utf8" })
+    .stdout.trim()
+    .split(" ");
+  return { seconds: Number(seconds), cpuSeconds: Number(user) + Number(system), peakRssMiB: Number(kib) / 1024 };
 }
 
 // Deterministic pseudo-random bytes (an AES-CTR keystream): fast, incompressible, reproducible.
@@ -178,7 +187,10 @@ for (const target of targets.filter((candidate) => !values.only || candidate.lab
 const record = (target: Target, step: string, tool: keyof typeof tools, measured: Measured) => {
   const rows = results.get(target.label)!;
   rows.set(step, { ...rows.get(step), [tool]: measured } as Row);
-  console.log(`${target.label.padEnd(5)} ${step.padEnd(20)} ${tool.padEnd(6)} ${measured.seconds.toFixed(2)} s`);
+  console.log(
+    `${target.label.padEnd(5)} ${step.padEnd(20)} ${tool.padEnd(6)} ${measured.seconds.toFixed(2)} s ` +
+      `(CPU ${measured.cpuSeconds.toFixed(2)} s) ${measured.peakRssMiB.toFixed(0)} MiB`,
+  );
 };
 const active = targets.filter((target) => results.has(target.label));
 
@@ -203,10 +215,11 @@ for (const target of active) {
 const mbps = (seconds: number) => (dataBytes / 1e6 / seconds).toFixed(0);
 for (const target of active) {
   const rows = results.get(target.label)!;
-  console.log(`\n${target.label} repository, ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data`);
+  console.log(`\n${target.label} repository, ${(dataBytes / 2 ** 20).toFixed(0)} MiB of data, e3 as ${values.agent}`);
   console.log(
     `${"step".padEnd(20)} ${"restic s".padStart(9)} ${"e3 s".padStart(8)} ${"restic MB/s".padStart(12)} ${"e3 MB/s".padStart(8)} ` +
-      `${"time e3/restic".padStart(15)} ${"restic RSS".padStart(11)} ${"e3 RSS".padStart(8)} ${"RSS e3/restic".padStart(14)}`,
+      `${"time e3/restic".padStart(15)} ${"CPU e3/restic".padStart(14)} ${"restic RSS".padStart(11)} ${"e3 RSS".padStart(8)} ` +
+      `${"RSS e3/restic".padStart(14)}`,
   );
   for (const step of steps) {
     const row = rows.get(step);
@@ -215,6 +228,7 @@ for (const target of active) {
       `${step.padEnd(20)} ${row.restic.seconds.toFixed(2).padStart(9)} ${row.e3.seconds.toFixed(2).padStart(8)} ` +
         `${mbps(row.restic.seconds).padStart(12)} ${mbps(row.e3.seconds).padStart(8)} ` +
         `${(row.e3.seconds / row.restic.seconds).toFixed(2).padStart(15)} ` +
+        `${(row.e3.cpuSeconds / row.restic.cpuSeconds).toFixed(2).padStart(14)} ` +
         `${`${row.restic.peakRssMiB.toFixed(0)} MiB`.padStart(11)} ${`${row.e3.peakRssMiB.toFixed(0)} MiB`.padStart(8)} ` +
         `${(row.e3.peakRssMiB / row.restic.peakRssMiB).toFixed(2).padStart(14)}`,
     );

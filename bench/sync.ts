@@ -1,12 +1,16 @@
 // Sync benchmark: e3-backup-agent sync against rclone sync, to the same S3 server, in the same run (issue: sync
 // engine).
 //
-//   pnpm bench:sync [--size-mib 1024] [--keep]
+//   pnpm bench:sync [--size-mib 1024] [--rounds N] [--agent bundle|sources] [--keep]
 //
 // A data set of large incompressible files, compressible text and 20 000 small files in nested folders (scaled by
 // --size-mib) is synced to a fresh prefix by each tool, synced again unchanged, and synced after changing 1 % of
-// it. Each step runs under GNU time (wall seconds, peak RSS). Both tools use their defaults (4 transfers, 8
-// checkers); e3 keeps its state cache in the work folder. Not a test: run it on demand, on a quiet machine.
+// it. Each step runs under GNU time (wall seconds, CPU seconds, peak RSS). Both tools use their defaults (rclone:
+// 4 transfers, 8 checkers; e3: 4 transfers for large files, 16 for files up to 1 MiB, 8 checkers); e3 keeps its
+// state cache in the work folder. One more initial sync of e3 at rclone's concurrency (--small-file-transfers 4)
+// shows what the small-file lane is worth. e3 runs as the agent's esbuild bundle (pnpm build:agent --bundle-only,
+// built first) unless --agent sources. On a shared machine pass --rounds 3 or more: each round syncs to fresh
+// prefixes, the tools take turns going first, and the medians are printed. Not a test: run it on demand.
 
 import { spawnSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
@@ -23,8 +27,16 @@ import {
 } from "@aws-sdk/client-s3";
 
 const { values } = parseArgs({
-  options: { "size-mib": { type: "string", default: "1024" }, keep: { type: "boolean", default: false } },
+  options: {
+    "size-mib": { type: "string", default: "1024" },
+    rounds: { type: "string", default: "1" },
+    agent: { type: "string", default: "bundle" },
+    keep: { type: "boolean", default: false },
+  },
 });
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a whole number from 1");
+if (values.agent !== "bundle" && values.agent !== "sources") throw new Error("--agent must be bundle or sources");
 const totalBytes = Number(values["size-mib"]) * 1024 * 1024;
 if (!(totalBytes > 0)) throw new Error("--size-mib must be a positive number");
 const endpoint = process.env.E3_TEST_S3_ENDPOINT;
@@ -34,7 +46,10 @@ const secretAccessKey = process.env.E3_TEST_S3_SECRET_KEY ?? "";
 const region = process.env.E3_TEST_S3_REGION ?? "us-east-1";
 
 const root = join(import.meta.dirname, "..");
-const launcher = join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
+const launcher =
+  values.agent === "bundle"
+    ? await (await import("../apps/agent/build/build.ts")).bundleAgent()
+    : join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
 const work = await mkdtemp(join(tmpdir(), "e3-bench-sync-"));
 const source = join(work, "data");
 const bucket = `e3-bench-sync-${randomBytes(4).toString("hex")}`;
@@ -113,34 +128,37 @@ async function changeOnePercent(): Promise<void> {
 }
 
 const s3Env = { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_DEFAULT_REGION: region };
-const tools = {
-  rclone: () =>
-    timed("rclone", ["sync", source, `bench:${bucket}/rclone`], {
-      AWS_CA_BUNDLE: undefined,
-      RCLONE_CONFIG: "/dev/null",
-      RCLONE_CONFIG_BENCH_TYPE: "s3",
-      RCLONE_CONFIG_BENCH_PROVIDER: "Other",
-      RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
-      RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: accessKeyId,
-      RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: secretAccessKey,
-      RCLONE_CONFIG_BENCH_REGION: region,
-    }),
-  e3: () =>
-    timed(
-      process.execPath,
-      [
-        launcher,
-        "sync",
-        "--mode",
-        "sync",
-        "--state-dir",
-        join(work, "e3-state"),
-        source,
-        `s3:${endpoint}/${bucket}/e3`,
-      ],
-      s3Env,
-    ),
+const rcloneEnv = {
+  AWS_CA_BUNDLE: undefined,
+  RCLONE_CONFIG: "/dev/null",
+  RCLONE_CONFIG_BENCH_TYPE: "s3",
+  RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+  RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
+  RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: accessKeyId,
+  RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: secretAccessKey,
+  RCLONE_CONFIG_BENCH_REGION: region,
 };
+const e3Sync = (prefix: string, extra: string[] = []) =>
+  timed(
+    process.execPath,
+    [
+      launcher,
+      "sync",
+      "--mode",
+      "sync",
+      ...extra,
+      "--state-dir",
+      join(work, `${prefix}-state`),
+      source,
+      `s3:${endpoint}/${bucket}/${prefix}`,
+    ],
+    s3Env,
+  );
+const tools = {
+  rclone: (round: number) => timed("rclone", ["sync", source, `bench:${bucket}/rclone-${round}`], rcloneEnv),
+  e3: (round: number) => e3Sync(`e3-${round}`),
+};
+type Tool = keyof typeof tools | "e3 at 4";
 
 process.stdout.write(`generating ${values["size-mib"]} MiB in ${source} … `);
 await generate();
@@ -154,21 +172,48 @@ const client = new S3Client({
 await client.send(new CreateBucketCommand({ Bucket: bucket }));
 
 const steps = ["initial sync", "unchanged re-sync", "1 % changed"] as const;
-const rows = new Map<string, Record<keyof typeof tools, Measured>>();
-for (const step of steps) {
-  if (step === "1 % changed") await changeOnePercent();
-  const row = {} as Record<keyof typeof tools, Measured>;
-  for (const tool of ["rclone", "e3"] as const) {
-    row[tool] = tools[tool]();
-    console.log(
-      `${step.padEnd(18)} ${tool.padEnd(6)} ${row[tool].seconds.toFixed(2)} s (CPU ${row[tool].cpuSeconds.toFixed(2)} s) ` +
-        `${row[tool].peakRssMiB.toFixed(0)} MiB`,
-    );
+const measured = new Map<string, Measured[]>();
+const record = (step: string, tool: Tool, result: Measured) => {
+  const key = `${step}|${tool}`;
+  measured.set(key, [...(measured.get(key) ?? []), result]);
+  console.log(
+    `${step.padEnd(18)} ${tool.padEnd(7)} ${result.seconds.toFixed(2)} s (CPU ${result.cpuSeconds.toFixed(2)} s) ` +
+      `${result.peakRssMiB.toFixed(0)} MiB`,
+  );
+};
+console.log(`e3: ${launcher}`);
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) console.log(`round ${round} of ${rounds}`);
+  // Taking turns: whoever goes second may find the page cache warmer or the machine quieter.
+  const order = round % 2 === 1 ? (["rclone", "e3"] as const) : (["e3", "rclone"] as const);
+  for (const step of steps) {
+    if (step === "1 % changed") await changeOnePercent();
+    for (const tool of order) record(step, tool, tools[tool](round));
+    if (step === "initial sync") record(step, "e3 at 4", e3Sync(`e3-t4-${round}`, ["--small-file-transfers", "4"]));
   }
-  rows.set(step, row);
 }
 
-console.log(`\n${values["size-mib"]} MiB, ${smallFiles} small files, S3 at ${endpoint}`);
+const median = (list: Measured[], pick: (entry: Measured) => number) => {
+  const sorted = list.map(pick).sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const summary = (step: string, tool: Tool): Measured => {
+  const list = measured.get(`${step}|${tool}`) ?? [];
+  return {
+    seconds: median(list, (entry) => entry.seconds),
+    cpuSeconds: median(list, (entry) => entry.cpuSeconds),
+    peakRssMiB: median(list, (entry) => entry.peakRssMiB),
+  };
+};
+const rows = new Map<string, { rclone: Measured; e3: Measured }>();
+for (const step of steps) rows.set(step, { rclone: summary(step, "rclone"), e3: summary(step, "e3") });
+rows.set("initial, e3 at 4", { rclone: summary("initial sync", "rclone"), e3: summary("initial sync", "e3 at 4") });
+
+console.log(
+  `\n${values["size-mib"]} MiB, ${smallFiles} small files, S3 at ${endpoint}, e3 as ${values.agent}` +
+    `${rounds > 1 ? `, medians of ${rounds} rounds` : ""}`,
+);
 const columns = ["rclone s", "e3 s", "time e3/rclone", "CPU rclone", "CPU e3", "CPU e3/rclone"];
 console.log(
   `${"step".padEnd(18)} ${columns.map((name) => name.padStart(14)).join(" ")} ` +

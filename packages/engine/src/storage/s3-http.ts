@@ -547,8 +547,12 @@ function metadataHeaders(metadata: Record<string, string> | undefined): Record<s
   return out;
 }
 
+const plainComponent = /^[A-Za-z0-9\-_.~]*$/;
+const plainPath = /^[A-Za-z0-9\-_.~/]*$/;
+
 /** RFC 3986 percent-encoding as SigV4 wants it: everything but A-Z a-z 0-9 - _ . ~ (and `/` in paths). */
 export function uriEncode(text: string, keepSlash = false): string {
+  if ((keepSlash ? plainPath : plainComponent).test(text)) return text;
   const encoded = encodeURIComponent(text).replace(
     /[!'()*]/g,
     (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
