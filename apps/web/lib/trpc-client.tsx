@@ -8,7 +8,7 @@ import { type ReactNode, useState } from "react";
 import superjson from "superjson";
 
 // The browser's way to the API: batched queries and mutations over HTTP, subscriptions over server-sent events.
-export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
 export function ApiProvider({ children }: { children: ReactNode }) {
   const [queryClient] = useState(

@@ -39,6 +39,7 @@ export const retentionSchema = z
   );
 export type Retention = z.infer<typeof retentionSchema>;
 
+export type { Schedule } from "../schedule.ts";
 export { type Policy, policySchema } from "./policy-schema.ts";
 
 export const bucketNameSchema = z

@@ -1,0 +1,158 @@
+"use client";
+
+import type { Schedule } from "@e3/api/job-schemas";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { ArchiveRestore, BriefcaseBusiness, Pencil, Play, Plus } from "lucide-react";
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { Suspense } from "react";
+import { Badge } from "../../../components/ui/badge.tsx";
+import { Button } from "../../../components/ui/button.tsx";
+import { Card } from "../../../components/ui/card.tsx";
+import { EmptyState } from "../../../components/ui/empty-state.tsx";
+import { ErrorState } from "../../../components/ui/error-state.tsx";
+import { PageHeader } from "../../../components/ui/page-header.tsx";
+import { RelativeTime } from "../../../components/ui/relative-time.tsx";
+import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
+import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { describeSchedule } from "../../../lib/job-wizard/schedule.ts";
+import { useTRPC } from "../../../lib/trpc-client.tsx";
+
+function JobsList() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const saved = useSearchParams().get("saved");
+  const queryClient = useQueryClient();
+  const jobs = useQuery(trpc.jobs.list.queryOptions());
+  const agents = useQuery(trpc.agents.list.queryOptions());
+  const runNow = useMutation(
+    trpc.jobs.runNow.mutationOptions({
+      onSuccess: async ({ runId }) => {
+        await queryClient.invalidateQueries(trpc.jobs.list.queryFilter());
+        router.push(`/runs/${runId}`);
+      },
+    }),
+  );
+  const agentName = (id: string) => agents.data?.find((agent) => agent.id === id)?.name ?? "—";
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title="Jobs"
+        description="What each machine backs up or mirrors, where to, and when."
+        actions={
+          <Button asChild>
+            <Link href="/jobs/new">
+              <Plus aria-hidden /> New job
+            </Link>
+          </Button>
+        }
+      />
+      {saved && (
+        <p
+          role="status"
+          className="rounded-md bg-emerald-50 p-3 text-sm text-emerald-900 dark:bg-emerald-950/40 dark:text-emerald-100"
+        >
+          The job was saved.
+        </p>
+      )}
+      {jobs.error && <ErrorState error={jobs.error} onRetry={() => jobs.refetch()} what="The job list" />}
+      {runNow.error && (
+        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+          Could not start the run: {runNow.error.message}
+        </p>
+      )}
+      {jobs.data?.length === 0 ? (
+        <EmptyState
+          icon={BriefcaseBusiness}
+          title="No jobs yet"
+          action={
+            <Button asChild>
+              <Link href="/jobs/new">Create the first job</Link>
+            </Button>
+          }
+        >
+          A job says which folders of which machine go where, and when.
+        </EmptyState>
+      ) : (
+        <Card>
+          <Table label="Jobs">
+            <THead>
+              <Tr>
+                <Th>Name</Th>
+                <Th>Mode</Th>
+                <Th>Agent</Th>
+                <Th>Destination</Th>
+                <Th>Schedule</Th>
+                <Th>Next run</Th>
+                <Th>
+                  <span className="sr-only">Actions</span>
+                </Th>
+              </Tr>
+            </THead>
+            <TBody>
+              {jobs.isPending && <SkeletonRows columns={7} rows={3} />}
+              {jobs.data?.map((job) => (
+                <Tr key={job.id} data-testid="job-row">
+                  <Td className="font-medium">
+                    {job.name}
+                    {!job.enabled && (
+                      <Badge tone="grey" className="ml-2">
+                        disabled
+                      </Badge>
+                    )}
+                  </Td>
+                  <Td>
+                    <Badge tone={job.engine === "backup" ? "blue" : "grey"}>{job.engine}</Badge>
+                  </Td>
+                  <Td>{agentName(job.agentId)}</Td>
+                  <Td className="font-mono text-xs">
+                    {job.destType === "s3"
+                      ? `s3://${job.destBucket}${job.destPrefix ? `/${job.destPrefix}` : ""}`
+                      : job.destLocalPath}
+                  </Td>
+                  <Td className="text-sm">{describeSchedule(job.scheduleJson as Schedule)}</Td>
+                  <Td>
+                    <RelativeTime date={job.nextRunAt} fallback="—" />
+                  </Td>
+                  <Td>
+                    <div className="flex justify-end gap-1">
+                      <Button
+                        size="sm"
+                        variant="secondary"
+                        onClick={() => runNow.mutate({ jobId: job.id })}
+                        pending={runNow.isPending && runNow.variables?.jobId === job.id}
+                        aria-label={`Run ${job.name} now`}
+                      >
+                        <Play aria-hidden /> Run now
+                      </Button>
+                      <Button size="sm" variant="ghost" asChild>
+                        <Link href={`/jobs/${job.id}/edit`} aria-label={`Edit ${job.name}`}>
+                          <Pencil aria-hidden /> Edit
+                        </Link>
+                      </Button>
+                      {job.engine === "backup" && (
+                        <Button size="sm" variant="ghost" asChild>
+                          <Link href={`/restore?jobId=${job.id}`} aria-label={`Restore from ${job.name}`}>
+                            <ArchiveRestore aria-hidden /> Restore
+                          </Link>
+                        </Button>
+                      )}
+                    </div>
+                  </Td>
+                </Tr>
+              ))}
+            </TBody>
+          </Table>
+        </Card>
+      )}
+    </div>
+  );
+}
+
+export default function JobsPage() {
+  return (
+    <Suspense>
+      <JobsList />
+    </Suspense>
+  );
+}
