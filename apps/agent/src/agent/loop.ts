@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { AgentCommand, RunAssignment } from "@e3/api/agent-contract";
+import type { AgentStatus } from "../status-page/agent-status.ts";
 import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
 import { runBackup } from "./backup-run.ts";
 import { BrowseCache, BrowseError, runBrowse } from "./browse.ts";
@@ -21,6 +22,8 @@ export type LoopOptions = {
   /** Aborted when the agent shuts down (SIGTERM/Ctrl-C): a run in progress stops and is reclaimed after a restart. */
   signal: AbortSignal;
   say: (line: string) => void;
+  /** What the local status page shows, kept up to date when given. */
+  status?: AgentStatus;
 };
 
 /** Why a run stopped on a cancel request, told apart from a shutdown of the agent. */
@@ -81,8 +84,10 @@ export async function runAgentLoop(options: LoopOptions): Promise<void> {
         }
         if (failures > 0) say("the portal is reachable again");
         failures = 0;
+        options.status?.connected();
       } catch (error) {
         if (error instanceof AgentApiError && (error.status === 401 || error.status === 403)) {
+          options.status?.unreachable(error.message, true);
           throw new AgentApiError(
             error.status,
             error.code,
@@ -92,6 +97,7 @@ export async function runAgentLoop(options: LoopOptions): Promise<void> {
         if (signal.aborted) break;
         failures += 1;
         say(`${isServerUnavailable(error) ? "portal unreachable" : "poll failed"}: ${messageOf(error)}`);
+        options.status?.unreachable(messageOf(error));
       }
       if (!busy || failures > 0) {
         const delay = nextPollDelay(policy, failures);
@@ -191,6 +197,7 @@ async function executeRun(client: AgentClient, run: RunAssignment, options: Loop
       cancel.abort(new RunCancelled(reason));
     },
   });
+  options.status?.runStarted(run, () => reporter.lastProgress);
   try {
     await reporter.start();
     let report: FinalReport;
@@ -206,7 +213,9 @@ async function executeRun(client: AgentClient, run: RunAssignment, options: Loop
     }
     say(`run ${run.runId} ended ${report.status}${report.errorMessage ? `: ${report.errorMessage}` : ""}`);
     await reporter.finish(report, signal);
+    options.status?.runEnded(run.runId, report.status, report.errorMessage);
   } finally {
+    options.status?.runEnded(run.runId, "suspended");
     signal.removeEventListener("abort", stop);
   }
 }

@@ -120,6 +120,11 @@ export class RunReporter {
     this.#progress = progress;
   }
 
+  /** The last progress reported (the local status page shows it). */
+  get lastProgress(): RunProgress | undefined {
+    return this.#progress;
+  }
+
   /** Reports `running` at once, then ticks until finish(). */
   async start(): Promise<void> {
     await this.#update().catch(() => {});

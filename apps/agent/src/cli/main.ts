@@ -30,6 +30,7 @@ commands:
   enroll     --server URL --token T [--name N] [--json]
   run        (the agent in the foreground: polls the portal, runs backups and restores)
   service    install [--account USER] | uninstall | status [--json]   (systemd unit or Windows service)
+  status-page [--open]   (the running agent's local status page address, with its token)
   sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
              [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--prune [--max-unused P%]] [--json]
@@ -53,6 +54,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   enroll: enrollCommand,
   run: runCommand,
   service: (args) => import("./commands/service.ts").then((module) => module.serviceCommand(args)),
+  "status-page": (args) => import("./commands/status-page.ts").then((module) => module.statusPageCommand(args)),
   forget: forgetCommand,
   key: keyCommand,
   prune: pruneCommand,
