@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type BackupOptions, backup } from "../src/archiver/archiver.ts";
 import { hasCacheTag } from "../src/archiver/policy.ts";
 import { isEngineError } from "../src/errors.ts";
+import type { Progress } from "../src/progress.ts";
 import { RepositoryReader } from "../src/repository/reader.ts";
 import { initLocalRepository } from "../src/repository/repository.ts";
 import { walkSnapshot } from "../src/snapshots/browse.ts";
@@ -123,6 +124,20 @@ describe("backup policies", () => {
       expect(theirs.filter((path) => path.startsWith(`${mount}/`))).toEqual([]);
     }
     expect((await restic("check")).includes("no errors were found")).toBe(true);
+  });
+
+  it("counts only what the policy keeps in the progress totals", async () => {
+    let last: Progress | undefined;
+    await backup(repository, {
+      paths: [source],
+      excludeCaches: true,
+      excludeLargerThan: 2048,
+      onProgress: (progress) => {
+        last = progress;
+      },
+    });
+    // small, exactly, the two tags kept and the fake cache's tag and file: 6 files, none of the left-out ones.
+    expect(last).toMatchObject({ phase: "done", filesTotal: 6, filesDone: 6 });
   });
 
   it("refuses a limit that is not a byte count", async () => {

@@ -374,6 +374,7 @@ class Archiver {
         return;
       }
       if (!stats || this.#skips(path.toString(), stats.isDirectory())) return;
+      if (this.#policy.active && this.#policy.decide(path.toString(), stats) !== "keep") return;
       if (stats.isDirectory()) {
         let names: Buffer[] = [];
         try {

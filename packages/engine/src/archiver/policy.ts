@@ -1,4 +1,4 @@
-import type { BigIntStats } from "node:fs";
+import type { BigIntStats, Stats } from "node:fs";
 import { closeSync, lstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { EngineError } from "../errors.ts";
@@ -90,13 +90,13 @@ export class WalkPolicy {
     return [tag];
   }
 
-  /** What to do with one entry, from its lstat. */
-  decide(path: string, stats: BigIntStats): EntryDecision {
+  /** What to do with one entry, from its lstat (the walk's bigint one or the progress scan's). */
+  decide(path: string, stats: BigIntStats | Stats): EntryDecision {
     const limit = this.#options.excludeLargerThan;
-    if (limit !== undefined && stats.isFile() && stats.size > BigInt(limit)) return "skip";
+    if (limit !== undefined && stats.isFile() && BigInt(stats.size) > BigInt(limit)) return "skip";
     if (this.#options.oneFileSystem && stats.isDirectory()) {
       const root = this.#roots.find((candidate) => isInside(path, candidate.path));
-      if (root && root.device !== null && stats.dev !== root.device) return "empty-folder";
+      if (root && root.device !== null && BigInt(stats.dev) !== root.device) return "empty-folder";
     }
     return "keep";
   }
