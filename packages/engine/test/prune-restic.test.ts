@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
-import { createCipheriv } from "node:crypto";
+import { execFile, spawnSync } from "node:child_process";
+import { createCipheriv, createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,8 +14,10 @@ import { repairIndex } from "../src/lifecycle/repair-index.ts";
 import { lockRepository } from "../src/repository/lock.ts";
 import { RepositoryReader } from "../src/repository/reader.ts";
 import { initLocalRepository, openRepository, type Repository } from "../src/repository/repository.ts";
+import { encodeUnpacked } from "../src/repository/unpacked.ts";
 import { listAll, pathOf } from "../src/storage/backend.ts";
 import { LocalBackend } from "../src/storage/local.ts";
+import { formatGoTime, nowNanoseconds } from "../src/tree/go-time.ts";
 import { listFolder } from "./fs-listing.ts";
 
 // Prune, check and maintenance against the real restic 0.14: after our forget + prune restic's check --read-data
@@ -130,8 +132,27 @@ describe("prune", () => {
   });
 
   it("dry run changes nothing, and a running backup's lock makes prune wait or decline", async () => {
-    const { repository } = await buildRepository("dry-run", 3);
-    await maintain(repository, { kind: "quick", retention: { keepLast: 1 } });
+    const { repository, repo } = await buildRepository("dry-run", 3);
+    // Quick maintenance: a dead process's lock removed, retention applied, the many small index files folded.
+    const deadPid = spawnSync("true").pid!;
+    const stale = encodeUnpacked(repository.key, {
+      time: formatGoTime(nowNanoseconds()),
+      exclusive: false,
+      hostname: hostname(),
+      username: "test",
+      pid: deadPid,
+    });
+    await repository.storage.save({ type: "lock", name: createHash("sha256").update(stale).digest("hex") }, stale);
+    const indexFiles = (await listAll(repository.storage, "index")).length;
+    expect(indexFiles).toBeGreaterThan(2);
+    const quick = await maintain(repository, { kind: "quick", retention: { keepLast: 1 } });
+    expect(quick.locksRemoved).toBe(1);
+    expect(quick.snapshotsRemoved).toBe(2);
+    expect(quick.indexFilesMerged).toBe(indexFiles);
+    expect(quick.prune).toBeUndefined();
+    expect((await listAll(repository.storage, "index")).length).toBe(1);
+    expect(await listAll(repository.storage, "lock")).toEqual([]);
+    expect((await restic(repo, "check")).stdout).toContain("no errors were found");
     const files = async () =>
       [...(await packFiles(repository)), ...(await listAll(repository.storage, "index")).map((f) => f.name)].sort();
     const before = await files();

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EngineError } from "../errors.ts";
 import { type CryptoKey, generateKey } from "./key.ts";
-import { open, seal, sealOverhead } from "./seal.ts";
+import { open, seal, sealOverhead, verifySealed } from "./seal.ts";
 
 const hex = (value: string) => Buffer.from(value.replace(/\s/g, ""), "hex");
 
@@ -48,6 +48,19 @@ describe("seal and open (restic's AES-256-CTR + Poly1305-AES)", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("verifies without decrypting exactly what open accepts", () => {
+    const key = generateKey();
+    const sealed = seal(key, randomBytes(1000));
+    expect(() => verifySealed(key, sealed)).not.toThrow();
+    for (const at of [0, 20, sealed.length - 1]) {
+      const flipped = Buffer.from(sealed);
+      flipped[at]! ^= 1;
+      expect(() => verifySealed(key, flipped, "blob x")).toThrow(/blob x failed authentication/);
+      expect(() => open(key, flipped)).toThrow(EngineError);
+    }
+    expect(() => verifySealed(generateKey(), sealed)).toThrow(/failed authentication/);
   });
 
   it("does not open data sealed with another key", () => {

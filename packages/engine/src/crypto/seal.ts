@@ -95,6 +95,16 @@ export function seal(key: CryptoKey, plaintext: Uint8Array, iv?: Uint8Array): Bu
  * INVALID_CIPHERTEXT when the input cannot be sealed data at all. `what` names the data in error messages.
  */
 export function open(key: CryptoKey, sealed: Uint8Array, what = "data"): Buffer {
+  const ciphertext = authenticate(key, sealed, what);
+  return createCipheriv("aes-256-ctr", prepared(key).encrypt, sealed.subarray(0, ivLength)).update(ciphertext);
+}
+
+/** open() without the decryption: throws as open() does, returns nothing (for copying sealed data unchanged). */
+export function verifySealed(key: CryptoKey, sealed: Uint8Array, what = "data"): void {
+  authenticate(key, sealed, what);
+}
+
+function authenticate(key: CryptoKey, sealed: Uint8Array, what: string): Uint8Array {
   assertValidKey(key);
   if (sealed.length < sealOverhead) {
     throw new EngineError(
@@ -112,5 +122,5 @@ export function open(key: CryptoKey, sealed: Uint8Array, what = "data"): Buffer 
       `${what} failed authentication: it is damaged or was encrypted with another key; run a check of the repository`,
     );
   }
-  return createCipheriv("aes-256-ctr", prepared(key).encrypt, iv).update(ciphertext);
+  return ciphertext;
 }

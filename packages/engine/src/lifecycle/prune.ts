@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { verifySealed } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
 import { withLock } from "../repository/lock.ts";
-import { type BlobType, encodePack } from "../repository/pack.ts";
-import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
+import { type BlobType, encodePackTail } from "../repository/pack.ts";
+import { RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
 import { blobFlags } from "./blob-table.ts";
 import { IndexFileWriter } from "./repair-index.ts";
@@ -83,8 +85,8 @@ const defaultPackSize = 16 * 1024 * 1024;
 /** Small packs are merged once there are at least this many (restic's rule: fewer is not worth the rewrite). */
 const smallPacksWorthMerging = 10;
 const deleteConcurrency = 8;
-/** Packs being read while one is copied (memory: one pack each). */
-const packLoadsAhead = 1;
+/** Used blobs next to each other are read together, up to this many bytes per request. */
+const maxRunBytes = 4 * 1024 * 1024;
 
 type PackPlan = PackEntry & {
   usedBytes: number;
@@ -159,7 +161,7 @@ export async function pruneLocked(repository: Repository, options: PruneOptions 
     enterPhase(meter, "repacking");
     meter.state.filesDone = 0;
     meter.state.filesTotal = repackList.length;
-    meter.state.bytesTotal = repackList.reduce((sum, plan) => sum + (plan.size ?? 0), 0);
+    meter.state.bytesTotal = repackList.reduce((sum, plan) => sum + plan.usedBytes, 0);
     const written = await repack(repository, state, repackList, { packSize, signal, meter });
     summary.packs.written = written.packs;
 
@@ -288,9 +290,11 @@ function summarise(
 }
 
 /**
- * Copies the used blobs of the given packs into new packs, one pack type at a time apart (v2: data and trees never
- * share a pack). Every blob is verified (MAC and id) before it is copied: a damaged blob stops the prune before
- * anything is deleted. The sealed bytes are copied as they are (same key, self-contained ciphertext).
+ * Copies the used blobs of the given packs into new packs, data and trees apart (v2 never mixes them). Every blob's
+ * MAC is verified before it is copied: a damaged blob stops the prune before anything is deleted. The sealed
+ * bytes are copied as they are (same key, self-contained ciphertext). Memory stays at two staging buffers (one per
+ * type, ~24 MiB, allocated once) plus the ranges being read: used blobs are read in runs of at most 4 MiB, never
+ * whole packs, and a new pack is streamed from its staging buffer.
  */
 async function repack(
   repository: Repository,
@@ -300,71 +304,109 @@ async function repack(
 ): Promise<{ packs: number; entries: PackEntry[] }> {
   const { table } = state;
   const { signal, meter } = options;
-  // Each open pack stages its sealed blobs in one buffer (grown when needed), so a source pack is released as soon
-  // as it is copied and no blob costs an allocation of its own.
-  type OpenPack = { blobs: Parameters<typeof encodePack>[1]; bytes: number; staging: Buffer };
-  const fresh = (staging: Buffer): OpenPack => ({ blobs: [], bytes: 0, staging });
-  const open: Record<BlobType, OpenPack> = {
-    data: fresh(Buffer.alloc(0)),
-    tree: fresh(Buffer.alloc(0)),
-  };
-  const stage = (pending: OpenPack, sealed: Uint8Array): Buffer => {
-    if (pending.bytes + sealed.length > pending.staging.length) {
-      const grown = Buffer.allocUnsafe(Math.max(options.packSize + (1 << 20), (pending.bytes + sealed.length) * 2));
-      pending.staging.copy(grown, 0, 0, pending.bytes);
-      // Blobs staged so far point into the old buffer: move them along.
-      let at = 0;
-      for (const blob of pending.blobs) {
-        blob.sealed = grown.subarray(at, at + blob.sealed.length);
-        at += blob.sealed.length;
-      }
-      pending.staging = grown;
-    }
-    const target = pending.staging.subarray(pending.bytes, pending.bytes + sealed.length);
-    target.set(sealed);
-    return target;
-  };
+  type Staged = { id: string; type: BlobType; length: number; uncompressedLength?: number };
+  type OpenPack = { blobs: Staged[]; bytes: number; staging: Buffer };
+  // A pack is cut once it reaches packSize, so it never holds more than that plus one blob (chunks are ≤ 8 MiB).
+  const stagingBytes = options.packSize + 9 * 1024 * 1024;
+  const open: Partial<Record<BlobType, OpenPack>> = {};
   const entries: PackEntry[] = [];
   const finish = async (type: BlobType) => {
     const pending = open[type];
-    if (pending.blobs.length === 0) return;
-    open[type] = fresh(pending.staging);
-    const { bytes, blobs } = encodePack(repository.key, pending.blobs);
-    const id = createHash("sha256").update(bytes).digest("hex");
-    await repository.storage.save({ type: "data", name: id }, bytes, { signal });
+    if (!pending || pending.blobs.length === 0) return;
+    const { tail, blobs } = encodePackTail(repository.key, pending.blobs);
+    const body = pending.staging.subarray(0, pending.bytes);
+    const id = createHash("sha256").update(body).update(tail).digest("hex");
+    const size = body.length + tail.length;
+    await repository.storage.save(
+      { type: "data", name: id },
+      { size, open: () => Readable.from([body, tail]) },
+      { signal },
+    );
+    pending.blobs = [];
+    pending.bytes = 0;
     // The new pack's blobs go into the table, so the index is written from the table alone.
     const number = state.packs.length;
-    const entry: PackEntry = { id, first: table.count, count: blobs.length, size: bytes.length, indexed: true };
+    const entry: PackEntry = { id, first: table.count, count: blobs.length, size, indexed: true };
     for (const blob of blobs) table.add(blob.id, blob.type, number, blob);
     state.packs.push(entry);
     state.packNumber.set(id, number);
     entries.push(entry);
   };
-  const load = (plan: PackPlan) => repository.storage.load({ type: "data", name: plan.id }, { signal });
-  const loading: Promise<Buffer>[] = packs.slice(0, packLoadsAhead).map(load);
-  for (const [i, plan] of packs.entries()) {
+  const copy = async (record: number, sealed: Buffer, pack: string) => {
+    const location = table.location(record);
+    // The MAC proves the bytes are exactly what their writer sealed; decompressing every blob to hash it again
+    // would cost a zstd context per blob for no more certainty about the copy (check --read-data does that).
+    verifySealed(repository.key, sealed, `${location.type} blob ${location.id} in pack ${pack}`);
+    let pending = open[location.type];
+    if (!pending) {
+      // Data packs fill up; tree packs are mostly small, so theirs grows as needed.
+      pending = { blobs: [], bytes: 0, staging: Buffer.allocUnsafe(location.type === "data" ? stagingBytes : 1 << 20) };
+      open[location.type] = pending;
+    }
+    if (pending.bytes + sealed.length > pending.staging.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(
+          Math.max(stagingBytes, pending.bytes + sealed.length),
+          Math.max(2 * pending.staging.length, pending.bytes + sealed.length),
+        ),
+      );
+      pending.staging.copy(grown, 0, 0, pending.bytes);
+      pending.staging = grown;
+    }
+    sealed.copy(pending.staging, pending.bytes);
+    pending.bytes += sealed.length;
+    pending.blobs.push({
+      id: location.id,
+      type: location.type,
+      length: location.length,
+      ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
+    });
+    if (pending.bytes >= options.packSize) await finish(location.type);
+  };
+  for (const plan of packs) {
     signal?.throwIfAborted();
-    const next = packs[i + packLoadsAhead];
-    if (next) loading.push(load(next));
-    const bytes = await loading[i]!;
-    delete loading[i];
+    // Used blobs in file order, grouped into runs of neighbours read with one request each.
+    const used: number[] = [];
     for (let record = plan.first; record < plan.first + plan.count; record++) {
-      if (!table.has(record, blobFlags.used)) continue;
+      if (table.has(record, blobFlags.used)) used.push(record);
+    }
+    used.sort((a, b) => table.location(a).offset - table.location(b).offset);
+    const runs: number[][] = [];
+    for (const record of used) {
+      const run = runs.at(-1);
       const location = table.location(record);
-      const sealed = bytes.subarray(location.offset, location.offset + location.length);
-      decodeBlob(repository.key, location.id, { ...location, pack: plan.id }, sealed);
-      const pending = open[location.type];
-      pending.blobs.push({
-        id: location.id,
-        type: location.type,
-        sealed: stage(pending, sealed),
-        ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
-      });
-      pending.bytes += location.length;
-      if (pending.bytes >= options.packSize) await finish(location.type);
+      const last = run ? table.location(run.at(-1)!) : undefined;
+      const start = run ? table.location(run[0]!).offset : 0;
+      if (
+        run &&
+        last &&
+        last.offset + last.length === location.offset &&
+        location.offset + location.length - start <= maxRunBytes
+      ) {
+        run.push(record);
+      } else runs.push([record]);
+    }
+    const load = (run: number[]) => {
+      const first = table.location(run[0]!);
+      const end = table.location(run.at(-1)!);
+      return repository.storage.load(
+        { type: "data", name: plan.id },
+        { offset: first.offset, length: end.offset + end.length - first.offset, signal },
+      );
+    };
+    // One run read ahead while the previous one is copied.
+    let next = runs.length ? load(runs[0]!) : undefined;
+    for (const [i, run] of runs.entries()) {
+      const bytes = await next!;
+      next = i + 1 < runs.length ? load(runs[i + 1]!) : undefined;
+      const base = table.location(run[0]!).offset;
+      for (const record of run) {
+        const location = table.location(record);
+        await copy(record, bytes.subarray(location.offset - base, location.offset - base + location.length), plan.id);
+      }
+      meter.state.bytesDone += bytes.length;
     }
     meter.state.filesDone++;
-    meter.state.bytesDone += bytes.length;
   }
   await finish("data");
   await finish("tree");

@@ -31,10 +31,46 @@ export type RepositoryState = {
   duplicatePacks: number;
 };
 
-/** Sealed bytes of one index file, which must hash to its name. */
+/** One index file's packs (validated by index-file.ts's schema). */
 export async function loadIndexFile(repository: Repository, name: string, signal?: AbortSignal) {
   const sealed = await repository.storage.load({ type: "index", name }, { signal });
   return parseIndex(decodeUnpacked(repository.key, sealed, `index ${name}`));
+}
+
+const hexId = /^[0-9a-f]{64}$/;
+
+/**
+ * One index file's packs, checked field by field as index-file.ts's schema does but without building a copy of
+ * every entry (for repositories with millions of blobs, that copy was most of the loading's memory).
+ */
+async function* indexFilePacks(repository: Repository, name: string, signal?: AbortSignal) {
+  const sealed = await repository.storage.load({ type: "index", name }, { signal });
+  const document = decodeUnpacked(repository.key, sealed, `index ${name}`) as { packs?: unknown };
+  const invalid = (why: string) => new EngineError("INVALID_CIPHERTEXT", `index ${name} is not a restic index: ${why}`);
+  if (!document || !Array.isArray(document.packs)) throw invalid("no list of packs");
+  for (const pack of document.packs as { id?: unknown; blobs?: unknown }[]) {
+    if (typeof pack?.id !== "string" || !hexId.test(pack.id) || !Array.isArray(pack.blobs))
+      throw invalid("a pack without id or blobs");
+    for (const blob of pack.blobs as Record<string, unknown>[]) {
+      const { id, type, offset, length, uncompressed_length: uncompressed } = blob ?? {};
+      const whole = (value: unknown, min: number) =>
+        typeof value === "number" && Number.isInteger(value) && value >= min;
+      if (
+        typeof id !== "string" ||
+        !hexId.test(id) ||
+        (type !== "data" && type !== "tree") ||
+        !whole(offset, 0) ||
+        !whole(length, 1) ||
+        (uncompressed !== undefined && !whole(uncompressed, 1))
+      ) {
+        throw invalid(`pack ${pack.id} has a malformed blob entry`);
+      }
+    }
+    yield pack as {
+      id: string;
+      blobs: { id: string; type: "data" | "tree"; offset: number; length: number; uncompressed_length?: number }[];
+    };
+  }
 }
 
 /** Loads the index (after the caller listed snapshots: restic's read order) and lists the pack files. */
@@ -57,24 +93,28 @@ export async function loadRepositoryState(
   let duplicatePacks = 0;
   for (const [done, file] of indexFiles.entries()) {
     signal?.throwIfAborted();
-    let indexed: Awaited<ReturnType<typeof loadIndexFile>>;
+    // A file that turns out malformed halfway keeps the packs read before the fault (they are what it says).
     try {
-      indexed = await loadIndexFile(repository, file.name, signal);
+      for await (const pack of indexFilePacks(repository, file.name, signal)) {
+        if (packNumber.has(pack.id)) {
+          duplicatePacks++;
+          continue;
+        }
+        const number = packs.length;
+        packNumber.set(pack.id, number);
+        const first = table.count;
+        for (const blob of pack.blobs) {
+          table.add(blob.id, blob.type, number, {
+            offset: blob.offset,
+            length: blob.length,
+            ...(blob.uncompressed_length !== undefined ? { uncompressedLength: blob.uncompressed_length } : {}),
+          });
+        }
+        packs.push({ id: pack.id, first, count: pack.blobs.length, indexed: true });
+      }
     } catch (error) {
       if (signal?.aborted || !options.onIndexError) throw error;
       options.onIndexError(file.name, error);
-      continue;
-    }
-    for (const pack of indexed) {
-      if (packNumber.has(pack.id)) {
-        duplicatePacks++;
-        continue;
-      }
-      const number = packs.length;
-      packNumber.set(pack.id, number);
-      const first = table.count;
-      for (const blob of pack.blobs) table.add(blob.id, blob.type, number, blob);
-      packs.push({ id: pack.id, first, count: pack.blobs.length, indexed: true });
     }
     options.onIndexFile?.(done + 1, indexFiles.length);
   }

@@ -24,6 +24,21 @@ export function encodePack(
   key: CryptoKey,
   blobs: { id: string; type: BlobType; sealed: Uint8Array; uncompressedLength?: number }[],
 ): { bytes: Buffer; blobs: PackedBlob[] } {
+  const { tail, blobs: packed } = encodePackTail(
+    key,
+    blobs.map((blob) => ({ ...blob, length: blob.sealed.length })),
+  );
+  return { bytes: Buffer.concat([...blobs.map((blob) => blob.sealed), tail]), blobs: packed };
+}
+
+/**
+ * What follows the sealed blobs of a pack (given in file order with their lengths): the sealed header and its
+ * length. For writers that hold the blobs back to back in a buffer of their own.
+ */
+export function encodePackTail(
+  key: CryptoKey,
+  blobs: { id: string; type: BlobType; length: number; uncompressedLength?: number }[],
+): { tail: Buffer; blobs: PackedBlob[] } {
   const packed: PackedBlob[] = [];
   const entries: Buffer[] = [];
   let offset = 0;
@@ -31,7 +46,7 @@ export function encodePack(
     const compressed = blob.uncompressedLength !== undefined && blob.uncompressedLength > 0;
     const entry = Buffer.alloc(compressed ? compressedEntrySize : plainEntrySize);
     entry[0] = typeCodes[blob.type] + (compressed ? 2 : 0);
-    entry.writeUInt32LE(blob.sealed.length, 1);
+    entry.writeUInt32LE(blob.length, 1);
     if (compressed) entry.writeUInt32LE(blob.uncompressedLength!, 5);
     Buffer.from(blob.id, "hex").copy(entry, compressed ? 9 : 5);
     entries.push(entry);
@@ -39,15 +54,15 @@ export function encodePack(
       id: blob.id,
       type: blob.type,
       offset,
-      length: blob.sealed.length,
+      length: blob.length,
       ...(compressed ? { uncompressedLength: blob.uncompressedLength! } : {}),
     });
-    offset += blob.sealed.length;
+    offset += blob.length;
   }
   const header = seal(key, Buffer.concat(entries));
   const headerLength = Buffer.alloc(4);
   headerLength.writeUInt32LE(header.length);
-  return { bytes: Buffer.concat([...blobs.map((blob) => blob.sealed), header, headerLength]), blobs: packed };
+  return { tail: Buffer.concat([header, headerLength]), blobs: packed };
 }
 
 /** Reads a pack's header from the whole file (or its tail, given the file size); checks the layout adds up. */
