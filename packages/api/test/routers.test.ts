@@ -78,6 +78,15 @@ describe("jobs", () => {
   it("updates keep stored secrets unless new ones are given, and refuse switching the encryption mode", async () => {
     const job = await client.jobs.create(s3Job());
     const before = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });
+    // A change names only what it changes: the rest (retention, policy, limits) stays as stored.
+    await client.jobs.update({ jobId: job.id, changes: { excludeGlob: "*.tmp" } });
+    const globbed = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });
+    expect(globbed).toMatchObject({
+      localExcludeGlob: "*.tmp",
+      retentionJson: before.retentionJson,
+      policyJson: before.policyJson,
+    });
+    expect(globbed.retentionJson).toEqual({ keepDaily: 7, keepWeekly: 4 });
     const renamed = await client.jobs.update({ jobId: job.id, changes: { name: "Docs", retention: null } });
     expect(renamed.name).toBe("Docs");
     const after = await harness.db.job.findUniqueOrThrow({ where: { id: job.id } });

@@ -107,10 +107,19 @@ export const createJobInputSchema = z.strictObject(jobFields).superRefine((job, 
 });
 export type CreateJobInput = z.infer<typeof createJobInputSchema>;
 
-/** Every field optional; S3 keys left out keep the stored ones. */
+type WithoutDefaults<T> = { [K in keyof T]: T[K] extends z.ZodDefault<infer Inner> ? Inner : T[K] };
+
+/** The fields without their defaults: a change leaves out what it does not touch (zod fills defaults otherwise). */
+function withoutDefaults<T extends Record<string, z.ZodType>>(fields: T): WithoutDefaults<T> {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, schema]) => [key, schema instanceof z.ZodDefault ? schema.unwrap() : schema]),
+  ) as WithoutDefaults<T>;
+}
+
+/** Every field optional; fields left out keep their stored values (S3 keys left out keep the stored ones). */
 export const updateJobInputSchema = z.strictObject({
   jobId: z.uuid(),
-  changes: z.strictObject(jobFields).partial(),
+  changes: z.strictObject(withoutDefaults(jobFields)).partial(),
 });
 export type UpdateJobInput = z.infer<typeof updateJobInputSchema>;
 
