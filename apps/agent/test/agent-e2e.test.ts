@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { appRouter, keyringFromEnv, openSecret } from "@e3/api";
+import { appRouter, keyringFromEnv, openSecret, runTick } from "@e3/api";
 import { type BrowseCommandResult, browseCommandResultSchema } from "@e3/api/agent-contract";
 import { createDatabase, type Database } from "@e3/db";
 import { createTestDatabase } from "@e3/db/testing";
@@ -107,7 +107,7 @@ async function relayTo(url: string) {
 }
 
 /** A portal with a short reclaim grace, a client user's tRPC caller, and an agent enrolled through the CLI. */
-async function setup(label: string) {
+async function setup(label: string, timings = { grace: 3, watchdog: 300 }) {
   const database = await createTestDatabase(label);
   cleanups.push(database.drop);
   const secrets = {
@@ -117,8 +117,8 @@ async function setup(label: string) {
   const portal: RunningPortal = await startPortal({
     DATABASE_URL: database.url,
     ...secrets,
-    AGENT_RECLAIM_GRACE_SECONDS: "3",
-    AGENT_WATCHDOG_TIMEOUT_SECONDS: "300",
+    AGENT_RECLAIM_GRACE_SECONDS: String(timings.grace),
+    AGENT_WATCHDOG_TIMEOUT_SECONDS: String(timings.watchdog),
   });
   const db: Database = createDatabase(database.url, { poolSize: 2 });
   const keyring = keyringFromEnv(secrets);
@@ -127,7 +127,7 @@ async function setup(label: string) {
   const portalApi = appRouter.createCaller({
     db,
     keyring,
-    config: { AGENT_RECLAIM_GRACE_SECONDS: 3, AGENT_WATCHDOG_TIMEOUT_SECONDS: 300 },
+    config: { AGENT_RECLAIM_GRACE_SECONDS: timings.grace, AGENT_WATCHDOG_TIMEOUT_SECONDS: timings.watchdog },
     user: { id: user.id, email: user.email, name: user.name, role: "client", tenantId: user.tenantId },
     impersonatedBy: null,
     ip: null,
@@ -234,6 +234,58 @@ async function writeRandomFile(path: string, bytes: number) {
     await appendFile(path, randomBytes(Math.min(chunk, bytes - written)));
   }
 }
+
+/** A sync job (engine=sync) to a local folder or a bucket, created through the portal. */
+async function createSyncJob(
+  { portalApi, agentId }: Setup,
+  name: string,
+  sourcePaths: string[],
+  destination: { type: "local"; path: string } | { type: "s3"; bucket: string },
+  extra: { bandwidthLimitKbps?: number; mode?: "copy" | "sync" } = {},
+) {
+  const job = await portalApi.jobs.create({
+    name,
+    agentId,
+    engine: "sync",
+    sourcePaths,
+    destination:
+      destination.type === "local"
+        ? destination
+        : {
+            type: "s3",
+            bucket: destination.bucket,
+            prefix: "mirror",
+            endpoint: s3.endpoint,
+            region: s3.region,
+            accessKeyId: s3.accessKeyId,
+            secretAccessKey: s3.secretAccessKey,
+            bucketAutoCreate: true,
+          },
+    schedule: { kind: "manual" },
+    policy: { syncMode: extra.mode ?? "sync" },
+    ...(extra.bandwidthLimitKbps ? { bandwidthLimitKbps: extra.bandwidthLimitKbps } : {}),
+  });
+  return (job as { id: string }).id;
+}
+
+/** Every sequence number of a run's events and log lines, which must be 1, 2, 3, … each once. */
+async function sequences(portalApi: Setup["portalApi"], runId: string) {
+  const events = (await portalApi.runs.events({ runId })).map((event) => event.seq);
+  const { lines } = await portalApi.runs.logs({ runId });
+  return { events, logs: lines.map((line) => line.seq), messages: lines.map((line) => line.message) };
+}
+
+/** Contents, modes and sizes exactly; mtimes within a microsecond (a folder destination sets them through utimes). */
+function expectSameFiles(actual: Awaited<ReturnType<typeof listFolder>>, expected: typeof actual) {
+  const withoutTimes = (entries: typeof actual) => entries.map(({ mtimeNs, ...entry }) => entry);
+  expect(withoutTimes(actual)).toEqual(withoutTimes(expected));
+  actual.forEach((entry, index) => {
+    const drift = (entry.mtimeNs ?? 0n) - (expected[index]?.mtimeNs ?? 0n);
+    expect(drift < 0n ? -drift : drift, entry.path).toBeLessThan(1000n);
+  });
+}
+
+const oneToN = (n: number) => Array.from({ length: n }, (_, index) => index + 1);
 
 describe("e3-backup-agent enroll and run against the portal", () => {
   it("backs up to S3 (restic check passes), restores selected paths exactly, and cancels a run within 10 s", {
@@ -354,15 +406,6 @@ describe("e3-backup-agent enroll and run against the portal", () => {
       versions: [{ snapshotId: done.snapshotId, status: "added", entry: { size: 8 } }],
     });
 
-    // Commands this agent cannot do yet are answered at once, and their run does not wait forever.
-    const maintenance = await portalApi.commands.maintenance({ jobId: documents.jobId, kind: "maintenance_quick" });
-    const refused = await waitForStatus(db, maintenance.runId, ["success", "failed", "cancelled"], 10_000);
-    expect(refused).toMatchObject({ status: "failed", errorCode: "NOT_SUPPORTED" });
-    expect(await portalApi.commands.get({ commandId: maintenance.commandId })).toMatchObject({
-      status: "failed",
-      errorMessage: expect.stringContaining("does not support maintenance_quick commands yet"),
-    });
-
     // A long backup cancelled once its first packs are stored ends `cancelled` within 10 s.
     const big = join(dir, "big");
     await mkdir(big);
@@ -471,5 +514,253 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     // The dead agent's lock is stale to restic (this host, no such process); unlock removes it before the check.
     await job.restic("unlock");
     expect((await job.restic("check", "--read-data")).stdout).toContain("no errors were found");
+  });
+  it("syncs a folder exactly (the second run transfers nothing), runs a scheduled backup with retention, and does quick and full maintenance", {
+    timeout: 240_000,
+  }, async () => {
+    const context = await setup("jobs");
+    const { db, portalApi, agentEnv } = context;
+    const agent = startAgent(agentEnv);
+
+    // engine=sync to a local folder: the mirror is byte-identical, a second run finds nothing to do.
+    const source = join(dir, "sync-source");
+    await mkdir(join(source, "deep", "er"), { recursive: true });
+    await writeFile(join(source, "a.txt"), "alpha\n");
+    await writeFile(join(source, "deep", "b.bin"), randomBytes(3_000_000));
+    await writeFile(join(source, "deep", "er", "c.txt"), "charlie\n");
+    await writeFile(join(source, "skip.tmp"), "left out by the job's exclude glob\n");
+    const mirror = join(dir, "sync-mirror");
+    const syncJobId = await createSyncJob(context, "mirror", [source], { type: "local", path: mirror });
+    await portalApi.jobs.update({ jobId: syncJobId, changes: { excludeGlob: "*.tmp" } });
+    const first = await portalApi.jobs.runNow({ jobId: syncJobId });
+    const synced = await waitForStatus(db, first.runId, ["success", "warning", "failed", "cancelled"]);
+    expect(synced, agent.output()).toMatchObject({ status: "success", errorCode: null, engine: "sync" });
+    expect(synced.statsJson).toMatchObject({ engine: "sync", mode: "sync", filesTransferred: 3, errors: 0 });
+    const withoutSkipped = (await listFolder(source)).filter((entry) => entry.path !== "skip.tmp");
+    expectSameFiles(await listFolder(mirror), withoutSkipped);
+    expect((await portalApi.runs.events({ runId: first.runId })).map((event) => event.type)).toEqual([
+      "SYNC_STARTING",
+      "SYNC_COMPLETED",
+    ]);
+    const second = await portalApi.jobs.runNow({ jobId: syncJobId });
+    const again = await waitForStatus(db, second.runId, ["success", "warning", "failed", "cancelled"]);
+    expect(again).toMatchObject({ status: "success" });
+    expect(again.statsJson).toMatchObject({
+      filesChecked: 3,
+      filesTransferred: 0,
+      bytesTransferred: 0,
+      filesDeleted: 0,
+    });
+
+    // A backup started by the worker's scheduler, with retention keeping the last snapshot only.
+    const data = join(dir, "scheduled");
+    await mkdir(data);
+    await writeFile(join(data, "one.txt"), "first version\n");
+    const job = await createS3Job(context, "scheduled", [data]);
+    await portalApi.jobs.update({
+      jobId: job.jobId,
+      changes: { schedule: { kind: "interval", everySeconds: 3600 }, retention: { keepLast: 1 } },
+    });
+    // The slot comes due; the worker's tick (here in the test, as the cron route would call it) enqueues the run.
+    await db.job.update({ where: { id: job.jobId }, data: { nextRunAt: new Date(Date.now() - 1000) } });
+    await runTick(db, { AGENT_WATCHDOG_TIMEOUT_SECONDS: 300, AGENT_RECLAIM_GRACE_SECONDS: 3 }, null);
+    const scheduled = await waitFor("the scheduled run", () =>
+      db.run.findFirst({ where: { jobId: job.jobId, trigger: "schedule" } }),
+    );
+    const firstBackup = await waitForStatus(db, scheduled.id, ["success", "warning", "failed", "cancelled"]);
+    expect(firstBackup, agent.output()).toMatchObject({ status: "success", trigger: "schedule" });
+    await writeFile(join(data, "one.txt"), "second version, longer\n");
+    const manual = await portalApi.jobs.runNow({ jobId: job.jobId });
+    const secondBackup = await waitForStatus(db, manual.runId, ["success", "warning", "failed", "cancelled"]);
+    expect(secondBackup, agent.output()).toMatchObject({ status: "success", errorCode: null });
+    const retained = await portalApi.runs.events({ runId: manual.runId });
+    expect(retained.map((event) => event.type)).toEqual(["BACKUP_STARTING", "BACKUP_COMPLETED", "RETENTION_APPLIED"]);
+    expect(retained[2]?.dataJson).toMatchObject({ kept: 1, removed: [firstBackup.snapshotId] });
+    // The catalog follows the repository: the forgotten snapshot is gone from both.
+    expect((await portalApi.snapshots.list({ jobId: job.jobId })).map((snapshot) => snapshot.snapshotId)).toEqual([
+      secondBackup.snapshotId,
+    ]);
+    const inRepository = JSON.parse((await job.restic("snapshots", "--json")).stdout) as { id: string }[];
+    expect(inRepository.map((snapshot) => snapshot.id)).toEqual([secondBackup.snapshotId]);
+
+    // Maintenance through commands: each has its run with progress, events and the summary in stats.
+    for (const kind of ["maintenance_quick", "maintenance_full"] as const) {
+      const started = await portalApi.commands.maintenance({ jobId: job.jobId, kind });
+      const run = await waitForStatus(db, started.runId, ["success", "warning", "failed", "cancelled"]);
+      expect(run, agent.output()).toMatchObject({ status: "success", runType: kind, errorCode: null });
+      const types = (await portalApi.runs.events({ runId: started.runId })).map((event) => event.type);
+      expect(types[0]).toBe("MAINTENANCE_STARTING");
+      expect(types.at(-1)).toBe("MAINTENANCE_COMPLETED");
+      expect(types).toContain("MAINTENANCE_PROGRESS");
+      expect(run.statsJson).toMatchObject({ kind: kind === "maintenance_quick" ? "quick" : "full" });
+      if (kind === "maintenance_full") {
+        // The prune removed the forgotten snapshot's data; the check read a sample and found nothing wrong.
+        expect(run.statsJson).toMatchObject({ check: { ok: true }, packsDeleted: expect.any(Number) });
+        expect((run.statsJson as { bytesFreed: number }).bytesFreed).toBeGreaterThan(0);
+      }
+      const command = await waitFor("the maintenance command's answer", async () => {
+        const state = await portalApi.commands.get({ commandId: started.commandId });
+        return state.status === "running" ? null : state;
+      });
+      expect(command.status).toBe("completed");
+    }
+    expect((await job.restic("check", "--read-data")).stdout).toContain("no errors were found");
+  });
+
+  it("keeps an agent-held repository key on the machine and hands the recovery passphrase to the portal once", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await setup("agentkeys");
+    const { db, portalApi, agentEnv } = context;
+    const source = join(dir, "private");
+    await mkdir(source);
+    await writeFile(join(source, "secret.txt"), "only the customer can read this\n");
+    const repository = join(dir, "private-repository");
+    const created = await portalApi.jobs.create({
+      name: "private",
+      agentId: context.agentId,
+      engine: "backup",
+      sourcePaths: [source],
+      destination: { type: "local", path: repository },
+      schedule: { kind: "manual" },
+      encryptionMode: "agent",
+    });
+    const jobId = (created as { id: string }).id;
+    expect((await db.job.findUniqueOrThrow({ where: { id: jobId } })).repoPasswordEnc).toBeNull();
+    const agent = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId });
+    const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"]);
+    expect(done, agent.output()).toMatchObject({ status: "success", errorCode: null });
+
+    const keyFile = join(agentEnv.E3_AGENT_STATE, "keys", `job-${jobId}.json`);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const keys = JSON.parse(await readFile(keyFile, "utf8")) as { password: string; recoveryPassphrase: string };
+    // The event that carried the passphrase holds it sealed; nothing in the portal's database has it in the clear.
+    const events = await portalApi.runs.events({ runId });
+    expect(events.map((event) => event.type)).toEqual(["BACKUP_STARTING", "RECOVERY_KEY_CREATED", "BACKUP_COMPLETED"]);
+    const json = (value: unknown) =>
+      JSON.stringify(value, (_, item) => (typeof item === "bigint" ? String(item) : item));
+    const stored = json(await db.runEvent.findMany({ where: { runId } }));
+    expect(stored).not.toContain(keys.recoveryPassphrase);
+    expect(stored).not.toContain(keys.password);
+    expect(stored).toContain("passphraseSealed");
+    const recovery = await portalApi.jobs.recoveryKey({ jobId });
+    expect(recovery.passphrase).toBe(keys.recoveryPassphrase);
+    await expect(portalApi.jobs.recoveryKey({ jobId })).rejects.toThrow(/downloaded already/);
+    expect(json(await db.runEvent.findMany({ where: { runId } }))).not.toContain("passphraseSealed");
+
+    // restic opens the repository with either key; the customer's passphrase alone is enough to restore.
+    const restic = (password: string, ...args: string[]) =>
+      exec("restic", ["--no-cache", "-r", repository, ...args], { env: { ...process.env, RESTIC_PASSWORD: password } });
+    for (const password of [keys.password, recovery.passphrase]) {
+      const listed = JSON.parse((await restic(password, "snapshots", "--json")).stdout) as { id: string }[];
+      expect(listed.map((snapshot) => snapshot.id)).toEqual([done.snapshotId]);
+    }
+    const restored = join(dir, "private-restored");
+    await restic(recovery.passphrase, "restore", "latest", "--target", restored);
+    expect(await readFile(join(restored, source, "secret.txt"), "utf8")).toBe("only the customer can read this\n");
+
+    // A second run reuses the agent's key, and browsing its snapshots works with it too.
+    const next = await portalApi.jobs.runNow({ jobId });
+    expect(await waitForStatus(db, next.runId, ["success", "warning", "failed", "cancelled"])).toMatchObject({
+      status: "success",
+    });
+    expect((await portalApi.runs.events({ runId: next.runId })).map((event) => event.type)).toEqual([
+      "BACKUP_STARTING",
+      "BACKUP_COMPLETED",
+    ]);
+    const browsed = await browseThrough(portalApi, { kind: "versions", jobId, path: join(source, "secret.txt") });
+    expect(browsed.result).toMatchObject({
+      kind: "versions",
+      versions: [{ status: "unchanged" }, { status: "added" }],
+    });
+  });
+
+  it("loses nothing the agent logged while the portal was unreachable for 60 s mid-run", {
+    timeout: 240_000,
+  }, async () => {
+    const context = await setup("outage60");
+    const { db, portalApi, agentEnv } = context;
+    const relay = await relayTo(context.portal.url);
+    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
+    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    // Three folders at 2 MiB/s: about 75 s of syncing, each folder starting with a log line.
+    const folders = ["folder-a", "folder-b", "folder-c"].map((name) => join(dir, "outage60", name));
+    for (const folder of folders) {
+      await mkdir(folder, { recursive: true });
+      for (let index = 0; index < 5; index++)
+        await writeRandomFile(join(folder, `part-${index}.bin`), 10 * 1024 * 1024);
+    }
+    const bucket = bucketName("outage60");
+    buckets.push(bucket);
+    const jobId = await createSyncJob(
+      context,
+      "outage60",
+      folders,
+      { type: "s3", bucket },
+      { bandwidthLimitKbps: 2048 },
+    );
+    const agent = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId });
+    await waitFor("the sync to start", async () => (await portalApi.runs.events({ runId })).length > 0);
+    await relay.down();
+    const downAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    await relay.up();
+    const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"], 120_000);
+    expect(done, agent.output()).toMatchObject({ status: "success", errorCode: null });
+    const { events, logs, messages } = await sequences(portalApi, runId);
+    expect(events.sort((a, b) => a - b)).toEqual([1, 2]);
+    expect(logs).toEqual(oneToN(logs.length));
+    // Lines logged while the portal was away arrived, each once.
+    for (const folder of folders)
+      expect(messages.filter((message) => message.startsWith(`syncing ${folder} `))).toHaveLength(1);
+    const lines = (await portalApi.runs.logs({ runId })).lines;
+    expect(lines.some((line) => line.ts.getTime() > downAt && line.ts.getTime() < downAt + 60_000)).toBe(true);
+    expect(done.statsJson).toMatchObject({ filesTransferred: 15, bytesTransferred: 150 * 1024 * 1024 });
+  });
+
+  it("fails a run AGENT_OFFLINE when the portal hears nothing beyond the watchdog timeout; the next run succeeds", {
+    timeout: 180_000,
+  }, async () => {
+    const context = await setup("watchdog", { grace: 3, watchdog: 15 });
+    const { db, portalApi, agentEnv } = context;
+    const relay = await relayTo(context.portal.url);
+    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
+    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    const source = join(dir, "watchdog-source");
+    await mkdir(source);
+    for (let index = 0; index < 4; index++) await writeRandomFile(join(source, `part-${index}.bin`), 10 * 1024 * 1024);
+    const mirror = join(dir, "watchdog-mirror");
+    const jobId = await createSyncJob(
+      context,
+      "watchdog",
+      [source],
+      { type: "local", path: mirror },
+      { bandwidthLimitKbps: 1024 },
+    );
+    const agent = startAgent(agentEnv);
+    const { runId } = await portalApi.jobs.runNow({ jobId });
+    await waitFor("the sync to start", async () => (await portalApi.runs.events({ runId })).length > 0);
+    await relay.down();
+    // The portal's worker (ticking every second) fails the silent run once its heartbeat is 15 s old.
+    const failed = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"], 60_000);
+    expect(failed).toMatchObject({ status: "failed", errorCode: "AGENT_OFFLINE" });
+    await relay.up();
+    // Back online, the agent learns the run is over, stops it, and takes the next one.
+    await waitFor(
+      "the agent to stop the failed run",
+      async () => agent.output().includes(`run ${runId} ended`),
+      60_000,
+    );
+    const next = await portalApi.jobs.runNow({ jobId });
+    const done = await waitForStatus(db, next.runId, ["success", "warning", "failed", "cancelled"], 120_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\n${agent.output()}`);
+      },
+    );
+    expect(done, agent.output()).toMatchObject({ status: "success", errorCode: null });
+    expectSameFiles(await listFolder(mirror), await listFolder(source));
+    expect((await runOf(db, runId)).errorCode).toBe("AGENT_OFFLINE");
   });
 });

@@ -285,6 +285,57 @@ describe("POST /agent/update_run", () => {
   });
 });
 
+describe("retention and agent-held keys", () => {
+  it("takes forgotten snapshots out of the catalog and seals a reported recovery passphrase", async () => {
+    const tenant = await createTenant(harness.db);
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const job = await createJob(harness, tenant.id, agent.agentId);
+    const run = await queueRun(harness.db, job);
+    await callAgentApi(harness.deps, "next_run", {}, credentials(agent));
+    const snapshot = (id: string) => ({
+      tenantId: tenant.id,
+      jobId: job.id,
+      snapshotId: id.repeat(64),
+      time: new Date(),
+      hostname: "h",
+      paths: ["/"],
+      tags: [],
+    });
+    await harness.db.snapshot.createMany({ data: [snapshot("1"), snapshot("2")] });
+    const passphrase = "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2";
+    const pushed = await callAgentApi(
+      harness.deps,
+      "push_events",
+      {
+        runId: run.id,
+        events: [
+          { seq: 1, ts: new Date().toISOString(), type: "RECOVERY_KEY_CREATED", data: { keyId: "k", passphrase } },
+        ],
+      },
+      credentials(agent),
+    );
+    expect(pushed.body).toEqual({ accepted: 1, duplicates: 0 });
+    const stored = await harness.db.runEvent.findFirstOrThrow({ where: { runId: run.id } });
+    expect(JSON.stringify(stored.dataJson)).not.toContain(passphrase);
+    expect(stored.dataJson).toMatchObject({ keyId: "k", passphraseSealed: expect.stringMatching(/^e3s1\./) });
+
+    const done = await callAgentApi(
+      harness.deps,
+      "update_run",
+      {
+        runId: run.id,
+        status: "success",
+        snapshot: { id: "3".repeat(64), time: new Date().toISOString(), hostname: "h", paths: ["/"] },
+        forgottenSnapshots: ["1".repeat(64)],
+      },
+      credentials(agent),
+    );
+    expect(done.status).toBe(200);
+    const catalog = await harness.db.snapshot.findMany({ where: { jobId: job.id }, orderBy: { snapshotId: "asc" } });
+    expect(catalog.map((entry) => entry.snapshotId)).toEqual(["2".repeat(64), "3".repeat(64)]);
+  });
+});
+
 describe("POST /agent/push_events and /agent/push_logs", () => {
   it("stores each sequence number once, so a retried batch is harmless", async () => {
     const tenant = await createTenant(harness.db);

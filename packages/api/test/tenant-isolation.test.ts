@@ -50,6 +50,7 @@ const procedureCases: Record<string, Case> = {
       schedule: { kind: "manual" },
     }),
   },
+  "jobs.recoveryKey": { refuses: (b) => ({ jobId: b.jobId }) },
   "jobs.update": { refuses: (b) => ({ jobId: b.jobId, changes: { name: "pwned" } }) },
   "jobs.delete": { refuses: (b) => ({ jobId: b.jobId }) },
   "jobs.runNow": { refuses: (b) => ({ jobId: b.jobId }) },

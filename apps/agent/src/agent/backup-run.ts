@@ -1,9 +1,11 @@
 import { hostname } from "node:os";
 import type { RunAssignment } from "@e3/api/agent-contract";
 import type { Policy } from "@e3/api/policy";
-import { backup, type SnapshotSummary } from "@e3/engine";
+import { addKey, backup, EngineError, isEngineError, type SnapshotSummary } from "@e3/engine";
 import { backupPolicyOptions, type JobPolicyOptions, readRunPolicy, withJobCommands } from "./job-policy.ts";
-import { openJobRepository } from "./job-repository.ts";
+import { type JobRepository, openJobRepository } from "./job-repository.ts";
+import { jobKeysForNewRepository, KeyStoreError, readJobKeys, writeJobKeys } from "./key-store.ts";
+import { applyRetention } from "./retention.ts";
 import { type FinalReport, portalProgress, type RunReporter } from "./run-reporter.ts";
 
 // A backup run (engine=backup): the job's repository opened or created with the portal's password, the engine's
@@ -28,38 +30,21 @@ export async function runBackup(
   run: RunAssignment,
   reporter: RunReporter,
   signal: AbortSignal,
-  options: JobPolicyOptions = {},
+  options: JobPolicyOptions & { stateDir: string },
 ): Promise<FinalReport> {
-  if (run.engine === "sync") {
-    reporter.event("SYNC_FAILED", "error", "the sync engine is not supported by this agent version yet");
-    return {
-      status: "failed",
-      errorCode: "NOT_SUPPORTED",
-      errorMessage: "this agent cannot run sync jobs yet; update the agent",
-    };
-  }
-  const password = run.repository.password;
-  if (password === null) {
-    reporter.event("BACKUP_FAILED", "error", "agent-held repository keys are not supported yet");
-    return {
-      status: "failed",
-      errorCode: "NOT_SUPPORTED",
-      errorMessage: "encryption_mode=agent is not supported by this agent yet; use managed encryption for the job",
-    };
-  }
   const read = readRunPolicy(run, reporter, options);
   if ("report" in read) return read.report;
   return withJobCommands(run, read.policy, reporter, signal, () =>
-    backupWithPolicy(run, read.policy, password, reporter, signal),
+    backupWithPolicy(run, read.policy, reporter, signal, options.stateDir),
   );
 }
 
 async function backupWithPolicy(
   run: RunAssignment,
   policy: Policy,
-  password: string,
   reporter: RunReporter,
   signal: AbortSignal,
+  stateDir: string,
 ): Promise<FinalReport> {
   reporter.event(
     run.reclaimed ? "BACKUP_RESUMING" : "BACKUP_STARTING",
@@ -67,7 +52,7 @@ async function backupWithPolicy(
     run.reclaimed ? "resuming after an agent restart; data already uploaded is reused" : "backup starting",
     { paths: run.source.paths },
   );
-  const job = await openJobRepository(run.destination, password, { create: true, signal });
+  const job = await openRunRepository(run, reporter, stateDir, signal);
   try {
     reporter.log("info", `repository ${job.location} opened`);
     let unreadable = 0;
@@ -114,8 +99,82 @@ async function backupWithPolicy(
       report.errorCode = "SOURCE_UNREADABLE";
       report.errorMessage = `${unreadable} files or folders could not be read (see the run's log)`;
     }
+    if (report.status === "failed") return report;
+    // A snapshot was written (success, or warning with unreadable files skipped): the job's retention follows.
+    const retention = await applyRetention(job.repository, run.retention, reporter, signal);
+    if (retention && "removed" in retention && retention.removed.length > 0) {
+      report.forgottenSnapshots = retention.removed;
+    }
+    if (retention && "error" in retention) {
+      report.status = "warning";
+      report.errorCode ??= retention.error.code;
+      report.errorMessage = report.errorMessage
+        ? `${report.errorMessage}; ${retention.error.message}`
+        : retention.error.message;
+    }
     return report;
   } finally {
     await job.close();
   }
+}
+
+/**
+ * The job's repository, created on the first run: with the portal's password (managed), or in encryption_mode=agent
+ * with a password from the agent's key store, made before the repository so a crash never leaves a repository
+ * nobody can open. An agent-mode repository also gets the recovery passphrase as a second key; it is reported once
+ * (RECOVERY_KEY_CREATED, which the portal seals on arrival and lets the customer download once).
+ */
+async function openRunRepository(
+  run: RunAssignment,
+  reporter: RunReporter,
+  stateDir: string,
+  signal: AbortSignal,
+): Promise<JobRepository> {
+  if (run.repository.encryptionMode === "managed") {
+    if (run.repository.password === null) {
+      throw new EngineError("WRONG_PASSWORD", "the portal sent no repository password for this managed job");
+    }
+    return openJobRepository(run.destination, run.repository.password, { create: true, signal });
+  }
+  const known = await readJobKeys(stateDir, run.jobId);
+  const keys = known ?? (await jobKeysForNewRepository(stateDir, run.jobId));
+  let job: JobRepository;
+  try {
+    job = await openJobRepository(run.destination, keys.password, { create: true, signal });
+  } catch (error) {
+    if (isEngineError(error, "WRONG_PASSWORD")) {
+      throw new KeyStoreError(
+        known
+          ? "the repository no longer opens with this agent's key; was it replaced? Restore with the recovery passphrase"
+          : "the job's repository exists but was made by another machine or with a lost key store; open it with the recovery passphrase or point the job at an empty destination",
+      );
+    }
+    throw error;
+  }
+  try {
+    if (keys.recoveryKeyId === null) {
+      const recoveryKeyId = await addKey(job.repository, keys.recoveryPassphrase, { signal });
+      Object.assign(keys, { keyId: job.repository.keyId ?? null, recoveryKeyId });
+      await writeJobKeys(stateDir, keys);
+      reporter.log("info", "agent-held repository key and recovery passphrase created");
+    }
+    if (keys.recoveryReportedAt === null) {
+      // The spool is on disk: once queued, the event reaches the portal even across restarts and outages.
+      reporter.event(
+        "RECOVERY_KEY_CREATED",
+        "info",
+        "a recovery passphrase for this job's repository is ready to download",
+        {
+          keyId: keys.recoveryKeyId,
+          passphrase: keys.recoveryPassphrase,
+        },
+      );
+      keys.recoveryReportedAt = new Date().toISOString();
+      await writeJobKeys(stateDir, keys);
+    }
+  } catch (error) {
+    await job.close();
+    throw error;
+  }
+  return job;
 }

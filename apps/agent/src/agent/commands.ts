@@ -1,13 +1,15 @@
-import type { AgentCommand } from "@e3/api/agent-contract";
-import { findSnapshot, RepositoryReader, restoreSnapshot } from "@e3/engine";
+import type { AgentCommand, RunProgress } from "@e3/api/agent-contract";
+import { findSnapshot, maintain, type Progress, RepositoryReader, restoreSnapshot } from "@e3/engine";
 import { z } from "zod";
 import type { AgentClient } from "./client.ts";
 import { openJobRepository } from "./job-repository.ts";
+import { jobPassword } from "./key-store.ts";
+import { engineRetention } from "./retention.ts";
 import { type FinalReport, portalProgress, type RunReporter } from "./run-reporter.ts";
 
-// Commands the idle agent gets from poll_pending_commands. A restore reports through the run the portal created for
-// it (seed: restore_run_id) and answers the command with its summary. Kinds this agent cannot do yet are answered
-// at once with a failure that says so, and their run (maintenance has one) is failed, so nothing waits forever.
+// Commands the idle agent gets from poll_pending_commands. A restore or a maintenance reports through the run the
+// portal created for it (seed: restore_run_id) and answers the command with its summary. Kinds this agent cannot do
+// yet (mount) are answered at once with a failure that says so, so nothing waits forever.
 
 export const restorePayloadSchema = z.strictObject({
   snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/, "snapshotId must be a snapshot id (hex)"),
@@ -23,19 +25,11 @@ export async function runRestore(
   command: AgentCommand,
   reporter: RunReporter | null,
   signal: AbortSignal,
+  stateDir: string,
 ): Promise<CommandOutcome> {
   const payload = restorePayloadSchema.parse(command.payload);
   if (!command.job) throw new Error("the restore command carries no job; the job may have been deleted");
-  const password = command.job.repository.password;
-  if (password === null) {
-    return {
-      report: {
-        status: "failed",
-        errorCode: "NOT_SUPPORTED",
-        errorMessage: "encryption_mode=agent is not supported by this agent yet",
-      },
-    };
-  }
+  const password = await jobPassword(stateDir, command.job);
   const target = payload.targetPath ?? "/";
   reporter?.event("RESTORE_STARTING", "info", `restoring snapshot ${payload.snapshotId.slice(0, 8)} to ${target}`, {
     snapshotId: payload.snapshotId,
@@ -77,6 +71,95 @@ export async function runRestore(
           : { status: "success", stats: result },
       result,
     };
+  } finally {
+    await job.close();
+  }
+}
+
+export const maintenancePayloadSchema = z.object({
+  /** The job's retention when the command was queued; the job's current one when absent. */
+  retention: z.unknown().optional(),
+});
+
+const maintenancePhases: [RegExp, RunProgress["phase"]][] = [
+  [/^check/, "checking"],
+  [/^(prune|forget|merging)/, "pruning"],
+];
+
+/** Minimum time between MAINTENANCE_PROGRESS events (each phase change is one, at most this often). */
+const maintenanceEventMs = 2000;
+
+/**
+ * maintenance_quick (stale locks, retention, index merge) or maintenance_full (quick + prune + a 5 % data check) on
+ * the job's repository. A check that finds damage fails the run with REPOSITORY_DAMAGED and the damage in stats.
+ */
+export async function runMaintenance(
+  command: AgentCommand,
+  reporter: RunReporter | null,
+  signal: AbortSignal,
+  stateDir: string,
+): Promise<CommandOutcome> {
+  const kind = command.type === "maintenance_full" ? "full" : "quick";
+  if (!command.job) throw new Error("the maintenance command carries no job; the job may have been deleted");
+  const payload = maintenancePayloadSchema.parse(command.payload ?? {});
+  const retention = engineRetention(payload.retention !== undefined ? payload.retention : command.job.retention);
+  const password = await jobPassword(stateDir, command.job);
+  reporter?.event("MAINTENANCE_STARTING", "info", `${kind} maintenance starting`, {
+    kind,
+    retention: retention !== null,
+  });
+  const job = await openJobRepository(command.job.destination, password, { create: false, signal });
+  try {
+    let lastPhase = "";
+    let lastEvent = 0;
+    const summary = await maintain(job.repository, {
+      kind,
+      ...(retention ? { retention } : {}),
+      signal,
+      onProgress: (progress: Progress) => {
+        const phase = maintenancePhases.find(([pattern]) => pattern.test(progress.phase))?.[1] ?? "finalizing";
+        reporter?.progress({ ...portalProgress(progress, phase), phase });
+        const step = progress.phase.split(":")[0] ?? progress.phase;
+        if (step !== lastPhase && Date.now() - lastEvent >= maintenanceEventMs) {
+          lastPhase = step;
+          lastEvent = Date.now();
+          reporter?.event("MAINTENANCE_PROGRESS", "info", step, { step });
+        }
+      },
+    });
+    const stats = { ...summary } as Record<string, unknown>;
+    const damaged = summary.check && !summary.check.ok;
+    const message =
+      `${kind} maintenance: ${summary.snapshotsRemoved} snapshots removed, ${summary.packsDeleted} packs deleted, ` +
+      `${summary.bytesFreed} bytes freed` +
+      (summary.check
+        ? `, check ${summary.check.ok ? "found no errors" : `found ${summary.check.errorCount} errors`}`
+        : "");
+    reporter?.event(damaged ? "MAINTENANCE_FAILED" : "MAINTENANCE_COMPLETED", damaged ? "error" : "info", message, {
+      kind,
+      snapshotsRemoved: summary.snapshotsRemoved,
+      packsDeleted: summary.packsDeleted,
+      bytesFreed: summary.bytesFreed,
+      ...(summary.check ? { checkOk: summary.check.ok } : {}),
+    });
+    const forgotten = summary.removedSnapshots.length ? { forgottenSnapshots: summary.removedSnapshots } : {};
+    const result = { kind, snapshotsRemoved: summary.snapshotsRemoved, bytesFreed: summary.bytesFreed };
+    if (damaged) {
+      return {
+        report: {
+          status: "failed",
+          stats,
+          ...forgotten,
+          errorCode: "REPOSITORY_DAMAGED",
+          errorMessage: `the check found damage in the repository: ${(summary.check?.errors ?? [])
+            .slice(0, 3)
+            .map((problem) => problem.message)
+            .join("; ")}`.slice(0, 10_000),
+        },
+        result,
+      };
+    }
+    return { report: { status: "success", stats, ...forgotten }, result };
   } finally {
     await job.close();
   }

@@ -5,9 +5,10 @@ import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts"
 import { runBackup } from "./backup-run.ts";
 import { BrowseCache, BrowseError, runBrowse } from "./browse.ts";
 import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
-import { type CommandOutcome, refuseCommand, runRestore } from "./commands.ts";
+import { type CommandOutcome, refuseCommand, runMaintenance, runRestore } from "./commands.ts";
 import type { AgentConfig } from "./config.ts";
 import { type FinalReport, RunReporter, recoverRuns, sleep } from "./run-reporter.ts";
+import { runSync } from "./sync-run.ts";
 
 // The agent in the foreground: ask for a run (next_run claims a queued one or hands back our own interrupted one),
 // run it to its end, and when there is none, do the pending commands; then wait the poll interval (with jitter), or
@@ -202,14 +203,18 @@ async function executeRun(client: AgentClient, run: RunAssignment, options: Loop
     await reporter.start();
     let report: FinalReport;
     try {
-      report = await runBackup(run, reporter, cancel.signal, { allowJobCommands: options.config.allowJobCommands });
+      const jobOptions = { allowJobCommands: options.config.allowJobCommands, stateDir: options.stateDir };
+      report =
+        run.engine === "sync"
+          ? await runSync(run, reporter, cancel.signal, jobOptions)
+          : await runBackup(run, reporter, cancel.signal, jobOptions);
     } catch (error) {
       if (signal.aborted) {
         reporter.log("warn", "the agent is shutting down; the run resumes when it starts again");
         await reporter.suspend();
         return;
       }
-      report = failure(error, cancel.signal, reporter, "BACKUP");
+      report = failure(error, cancel.signal, reporter, run.engine === "sync" ? "SYNC" : "BACKUP");
     }
     say(`run ${run.runId} ended ${report.status}${report.errorMessage ? `: ${report.errorMessage}` : ""}`);
     await reporter.finish(report, signal);
@@ -234,7 +239,13 @@ function failure(error: unknown, cancelled: AbortSignal, reporter: RunReporter, 
 async function executeCommand(options: Context, command: AgentCommand): Promise<void> {
   const { say, signal, client } = options;
   say(`command ${command.commandId}: ${command.type}`);
-  if (command.type !== "restore") {
+  const work =
+    command.type === "restore"
+      ? { run: runRestore, prefix: "RESTORE" }
+      : command.type === "maintenance_quick" || command.type === "maintenance_full"
+        ? { run: runMaintenance, prefix: "MAINTENANCE" }
+        : null;
+  if (!work) {
     await refuseCommand(client, command);
     return;
   }
@@ -247,7 +258,7 @@ async function executeCommand(options: Context, command: AgentCommand): Promise<
         client,
         stateDir: options.stateDir,
         runId: command.runId,
-        // Restore runs follow the same heartbeat rule as backups.
+        // Restore and maintenance runs follow the same heartbeat rule as backups.
         heartbeatSeconds: 30,
         onCancel: (reason) => cancel.abort(new RunCancelled(reason)),
       })
@@ -256,14 +267,14 @@ async function executeCommand(options: Context, command: AgentCommand): Promise<
     await reporter?.start();
     let outcome: CommandOutcome;
     try {
-      outcome = await runRestore(command, reporter, cancel.signal);
+      outcome = await work.run(command, reporter, cancel.signal, options.stateDir);
     } catch (error) {
       if (signal.aborted) {
         await reporter?.suspend();
         return;
       }
       outcome = reporter
-        ? { report: failure(error, cancel.signal, reporter, "RESTORE") }
+        ? { report: failure(error, cancel.signal, reporter, work.prefix) }
         : { report: { status: "failed", errorMessage: messageOf(error) } };
     }
     await reporter?.finish(outcome.report, signal);

@@ -3,6 +3,7 @@ import { readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunProgress, UpdateRunRequest } from "@e3/api/agent-contract";
 import type { Progress } from "@e3/engine";
+import { ZodError } from "zod";
 import { writeFileAtomically } from "./atomic-file.ts";
 import { type BackoffPolicy, defaultBackoff, nextPollDelay } from "./backoff.ts";
 import { AgentApiError, type AgentClient, isServerUnavailable } from "./client.ts";
@@ -37,19 +38,22 @@ const engineToPortalPhase: Record<string, RunProgress["phase"]> = {
 
 /** The engine's progress in the contract's shape. */
 export function portalProgress(progress: Progress, fallbackPhase: RunProgress["phase"]): RunProgress {
-  const remaining = progress.bytesTotal - progress.bytesDone;
+  // Counters can dip below zero for a moment (a sync takes back the bytes of a failed attempt); the contract and
+  // the portal's bars want none of that.
+  const count = (value: number) => (Number.isFinite(value) && value > 0 ? value : 0);
+  const bytesDone = count(progress.bytesDone);
+  const bytesPerSecond = count(progress.bytesPerSecond);
+  const remaining = count(progress.bytesTotal) - bytesDone;
   return {
     phase: engineToPortalPhase[progress.phase] ?? fallbackPhase,
-    filesDone: progress.filesDone,
-    filesTotal: progress.filesTotal,
-    bytesDone: progress.bytesDone,
-    bytesTotal: progress.bytesTotal,
-    bytesPerSecond: progress.bytesPerSecond,
-    ...(progress.bytesPerSecond > 0 && remaining > 0
-      ? { etaSeconds: Math.round(remaining / progress.bytesPerSecond) }
-      : {}),
+    filesDone: Math.round(count(progress.filesDone)),
+    filesTotal: Math.round(count(progress.filesTotal)),
+    bytesDone,
+    bytesTotal: count(progress.bytesTotal),
+    bytesPerSecond,
+    ...(bytesPerSecond > 0 && remaining > 0 ? { etaSeconds: Math.round(remaining / bytesPerSecond) } : {}),
     ...(progress.currentFile ? { currentFiles: [progress.currentFile.slice(0, 4096)] } : {}),
-    errors: progress.errors,
+    errors: Math.round(count(progress.errors)),
   };
 }
 
@@ -267,7 +271,9 @@ export async function recoverRuns(client: AgentClient, stateDir: string, say: (l
     try {
       await deliverPending(client, folder, runId, spool, { persist: false });
     } catch (error) {
-      const refused = error instanceof AgentApiError && error.status !== 401 && error.status !== 403;
+      // A report this agent's own contract check rejects (written by an older, buggy version) can never go either.
+      const refused =
+        (error instanceof AgentApiError && error.status !== 401 && error.status !== 403) || error instanceof ZodError;
       if (!refused) throw error;
       await rename(folder, `${folder}.undeliverable`);
       say(`run ${runId}: the portal refuses its reports (${error.message}); kept in ${folder}.undeliverable`);

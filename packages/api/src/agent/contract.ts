@@ -133,6 +133,11 @@ export const updateRunRequestSchema = z.strictObject({
   stats: jsonObject.optional(),
   logRef: text(1000).optional(),
   snapshot: reportedSnapshotSchema.optional(),
+  /** Snapshots the job's retention removed from the repository; they leave the portal's catalog. */
+  forgottenSnapshots: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, "must be a 64-digit lower-case hex snapshot id"))
+    .max(10_000)
+    .optional(),
   errorCode: z
     .string()
     .regex(/^[A-Z][A-Z0-9_]{1,63}$/, "must be an upper-case code like SOURCE_UNREADABLE")

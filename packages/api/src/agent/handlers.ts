@@ -6,6 +6,7 @@ import { announceRunUpdate, runUpdatesChannel } from "../live/run-updates.ts";
 import type { Keyring } from "../secrets/envelope.ts";
 import { agentTimings } from "../services/agent-timings.ts";
 import { buildJobContext } from "../services/job-context.ts";
+import { sealRecoveryPassphrase } from "../services/recovery-key.ts";
 import { runColumns } from "../services/runs.ts";
 import type {
   AgentCommand,
@@ -194,7 +195,13 @@ async function ownRun(deps: AgentApiDeps, agent: Agent, runId: string): Promise<
  * (a final status, a snapshot, an error, or a run that is not in progress).
  */
 async function heartbeat(deps: AgentApiDeps, agent: Agent, input: UpdateRunRequest, now: Date) {
-  if (input.snapshot || input.errorCode || input.errorMessage || (input.status && input.status !== "running"))
+  if (
+    input.snapshot ||
+    input.forgottenSnapshots ||
+    input.errorCode ||
+    input.errorMessage ||
+    (input.status && input.status !== "running")
+  )
     return null;
   const rows = await deps.db.$queryRaw<{ status: "running" | "starting"; cancel_requested: boolean }[]>`
     WITH updated AS (
@@ -280,6 +287,9 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
         update: fields,
       });
     }
+    if (input.forgottenSnapshots?.length) {
+      await tx.snapshot.deleteMany({ where: { jobId: run.jobId, snapshotId: { in: input.forgottenSnapshots } } });
+    }
     await announceRunUpdate(tx, run.id);
     if (finished) {
       // Nothing is left to cancel once the run ended.
@@ -330,6 +340,12 @@ async function appendToRun(
   return { accepted: result.inserted, duplicates: rows.length - result.inserted };
 }
 
+/** A recovery passphrase (encryption_mode=agent) is sealed before it is stored; see services/recovery-key.ts. */
+function sealRecoveryPassphraseOf(deps: AgentApiDeps) {
+  return (event: z.infer<typeof pushEventsRequestSchema>["events"][number]) =>
+    sealRecoveryPassphrase(deps.keyring, event);
+}
+
 export function pushEvents(
   deps: AgentApiDeps,
   agent: Agent,
@@ -340,7 +356,7 @@ export function pushEvents(
     agent,
     input.runId,
     "run_events",
-    input.events.map((event) => ({
+    input.events.map(sealRecoveryPassphraseOf(deps)).map((event) => ({
       seq: event.seq,
       ts: event.ts,
       type: event.type,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { nextSlots, scheduleSchema } from "../schedule.ts";
 import { createJobInputSchema, updateJobInputSchema } from "../services/job-schemas.ts";
 import { createJob, deleteJob, publicJob, requireTenantJob, updateJob } from "../services/jobs.ts";
+import { takeRecoveryKey } from "../services/recovery-key.ts";
 import { startRunNow } from "../services/runs.ts";
 import { publicProcedure, router, tenantProcedure } from "../trpc.ts";
 
@@ -23,6 +24,11 @@ export const jobsRouter = router({
   create: tenantProcedure
     .input(createJobInputSchema)
     .mutation(({ ctx, input }) => createJob(ctx.db, ctx.keyring, ctx.tenantId, input)),
+
+  /** encryption_mode=agent: the recovery passphrase the agent reported, returned once and then erased. */
+  recoveryKey: tenantProcedure
+    .input(jobId)
+    .mutation(({ ctx, input }) => takeRecoveryKey(ctx.db, ctx.keyring, ctx.tenantId, input.jobId, ctx.user.id)),
 
   update: tenantProcedure
     .input(updateJobInputSchema)
