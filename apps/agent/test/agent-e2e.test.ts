@@ -580,6 +580,10 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     expect((await portalApi.snapshots.list({ jobId: job.jobId })).map((snapshot) => snapshot.snapshotId)).toEqual([
       secondBackup.snapshotId,
     ]);
+    const everything = await portalApi.snapshots.list({ jobId: job.jobId, includeForgotten: true });
+    expect(everything.find((snapshot) => snapshot.snapshotId === firstBackup.snapshotId)?.forgottenAt).toBeInstanceOf(
+      Date,
+    );
     const inRepository = JSON.parse((await job.restic("snapshots", "--json")).stdout) as { id: string }[];
     expect(inRepository.map((snapshot) => snapshot.id)).toEqual([secondBackup.snapshotId]);
 

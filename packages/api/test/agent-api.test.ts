@@ -286,7 +286,7 @@ describe("POST /agent/update_run", () => {
 });
 
 describe("retention and agent-held keys", () => {
-  it("takes forgotten snapshots out of the catalog and seals a reported recovery passphrase", async () => {
+  it("marks forgotten snapshots in the catalog and seals a reported recovery passphrase", async () => {
     const tenant = await createTenant(harness.db);
     const agent = await enrollAgent(harness.deps, tenant.id);
     const job = await createJob(harness, tenant.id, agent.agentId);
@@ -332,7 +332,11 @@ describe("retention and agent-held keys", () => {
     );
     expect(done.status).toBe(200);
     const catalog = await harness.db.snapshot.findMany({ where: { jobId: job.id }, orderBy: { snapshotId: "asc" } });
-    expect(catalog.map((entry) => entry.snapshotId)).toEqual(["2".repeat(64), "3".repeat(64)]);
+    expect(catalog.map((entry) => [entry.snapshotId[0], entry.forgottenAt !== null])).toEqual([
+      ["1", true],
+      ["2", false],
+      ["3", false],
+    ]);
   });
 });
 

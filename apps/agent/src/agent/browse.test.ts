@@ -56,22 +56,17 @@ const browse = (payload: unknown, repository?: string) =>
   runBrowse(command(payload, repository), { stateDir: dir, cache, signal: new AbortController().signal });
 
 describe("browsing the agent's disks", () => {
-  it("starts at / on Linux and at the drive letters that answer on Windows", async () => {
-    expect(await localRoots({ platform: "linux", exists: async () => true })).toEqual([{ path: "/", label: "/" }]);
-    const asked: string[] = [];
+  it("starts at / on Linux and at the platform's drives on Windows", async () => {
+    const linux = { platform: "linux" as const, listDrives: async () => [{ path: "/" }, { path: "/boot" }] };
+    expect(await localRoots(linux)).toEqual([{ path: "/", label: "/" }]);
     const windows = {
       platform: "win32" as const,
-      exists: async (path: string) => {
-        asked.push(path);
-        return path === "C:\\" || path === "E:\\";
-      },
+      listDrives: async () => [{ path: "C:\\", label: "Windows" }, { path: "E:\\" }],
     };
     expect(await localRoots(windows)).toEqual([
-      { path: "C:\\", label: "C:" },
+      { path: "C:\\", label: "C: Windows" },
       { path: "E:\\", label: "E:" },
     ]);
-    // Floppy letters are never probed (that can hang on old hardware).
-    expect(asked).not.toContain("A:\\");
     const roots = await browseLocal({ kind: "local", path: "", cursor: null, limit: 10 }, windows);
     expect(roots).toMatchObject({ path: "", parent: null, platform: "win32" });
     expect(roots.entries.map((entry) => [entry.path, entry.type])).toEqual([

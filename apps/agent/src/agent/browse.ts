@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { type Dirent, constants as fsConstants } from "node:fs";
-import { access, lstat, readdir } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
 import { posix, win32 } from "node:path";
 import {
   type AgentCommand,
@@ -23,6 +23,8 @@ import {
   TreeCache,
   type TreeSource,
 } from "@e3/engine";
+import { platformFor } from "../platform/index.ts";
+import type { Drive } from "../platform/platform.ts";
 import { type JobRepository, openJobRepository } from "./job-repository.ts";
 import { jobPassword } from "./key-store.ts";
 
@@ -50,28 +52,25 @@ export class BrowseError extends Error {
 // ---------------------------------------------------------------------------------------------------------------
 // the agent's own disks
 
-/** What listing the local disks needs from the platform, so Windows' drive letters are testable on Linux. */
+/** What listing the local disks needs from the platform, so Windows' drives are testable on Linux. */
 export type LocalPlatform = {
   platform: NodeJS.Platform;
-  /** True when the folder exists and can be opened. */
-  exists: (path: string) => Promise<boolean>;
+  /** The platform layer's drives (src/platform): Windows' local, removable and network drive letters. */
+  listDrives: () => Promise<Drive[]>;
 };
 
 export const hostPlatform: LocalPlatform = {
   platform: process.platform,
-  exists: (path) =>
-    access(path, fsConstants.R_OK).then(
-      () => true,
-      () => false,
-    ),
+  listDrives: () => platformFor().listDrives(),
 };
 
-/** Where browsing starts: "/" on Linux and macOS; on Windows each drive letter that answers (A: and B: skipped). */
+/** Where browsing starts: "/" on Linux and macOS; on Windows each drive the platform lists ("C:\\" labelled "C: Windows"). */
 export async function localRoots(platform: LocalPlatform): Promise<{ path: string; label: string }[]> {
   if (platform.platform !== "win32") return [{ path: "/", label: "/" }];
-  const letters = "CDEFGHIJKLMNOPQRSTUVWXYZ".split("");
-  const present = await Promise.all(letters.map((letter) => platform.exists(`${letter}:\\`)));
-  return letters.filter((_, index) => present[index]).map((letter) => ({ path: `${letter}:\\`, label: `${letter}:` }));
+  return (await platform.listDrives()).map((drive) => {
+    const letter = drive.path.replace(/\\+$/, "");
+    return { path: drive.path, label: drive.label ? `${letter} ${drive.label}` : letter };
+  });
 }
 
 function isoOrNull(time: Date | string | undefined): string | null {

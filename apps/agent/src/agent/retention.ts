@@ -1,53 +1,14 @@
+import { engineRetentionPolicy, retentionSchema } from "@e3/api/job-schemas";
 import { forget, type Repository, type RetentionPolicy, retentionPolicySchema } from "@e3/engine";
-import { z } from "zod";
 import type { RunReporter } from "./run-reporter.ts";
 
-// A job's retention (the portal's retention_json) applied with the engine's forget after a backup that wrote a
-// snapshot. The portal's form allows weeks in keepWithin ("2w") and one comma-separated tag list per keepTags
-// entry; restic's policy (the engine's) counts weeks as days and takes tag lists as arrays.
-
-const portalRetentionSchema = z.object({
-  keepLast: z.number().int().nonnegative().optional(),
-  keepHourly: z.number().int().nonnegative().optional(),
-  keepDaily: z.number().int().nonnegative().optional(),
-  keepWeekly: z.number().int().nonnegative().optional(),
-  keepMonthly: z.number().int().nonnegative().optional(),
-  keepYearly: z.number().int().nonnegative().optional(),
-  keepWithin: z.string().optional(),
-  keepTags: z.array(z.string()).optional(),
-});
-
-/** "1y2w3d" → "1y17d": weeks folded into days, the other units as they are. */
-export function withoutWeeks(duration: string): string {
-  const weeks = /(\d+)w/.exec(duration);
-  if (!weeks) return duration;
-  const days = /(\d+)d/.exec(duration);
-  const totalDays = Number(weeks[1]) * 7 + (days ? Number(days[1]) : 0);
-  const rest = duration.replace(/\d+w/, "").replace(/\d+d/, "");
-  const hours = /(\d+h)$/.exec(rest);
-  return `${rest.replace(/\d+h$/, "")}${totalDays}d${hours ? hours[1] : ""}`;
-}
+// A job's retention (the portal's retention_json, converted as the portal's preview converts it) applied with the
+// engine's forget after a backup that wrote a snapshot.
 
 /** The engine's policy for the job's retention, or null when the job keeps every snapshot. */
 export function engineRetention(retention: unknown): RetentionPolicy | null {
   if (retention === null || retention === undefined) return null;
-  const portal = portalRetentionSchema.parse(retention);
-  const policy: RetentionPolicy = {};
-  for (const key of ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly"] as const) {
-    const value = portal[key];
-    if (value) policy[key] = value;
-  }
-  if (portal.keepWithin) policy.keepWithin = withoutWeeks(portal.keepWithin);
-  const tags = (portal.keepTags ?? [])
-    .map((list) =>
-      list
-        .split(",")
-        .map((tag) => tag.trim())
-        .filter(Boolean),
-    )
-    .filter((list) => list.length > 0);
-  if (tags.length) policy.keepTags = tags;
-  if (Object.keys(policy).length === 0) return null;
+  const policy = engineRetentionPolicy(retentionSchema.parse(retention));
   // A policy the engine cannot read fails here, before anything is removed.
   retentionPolicySchema.parse(policy);
   return policy;

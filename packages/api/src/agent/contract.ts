@@ -133,7 +133,7 @@ export const updateRunRequestSchema = z.strictObject({
   stats: jsonObject.optional(),
   logRef: text(1000).optional(),
   snapshot: reportedSnapshotSchema.optional(),
-  /** Snapshots the job's retention removed from the repository; they leave the portal's catalog. */
+  /** Snapshots the job's retention removed from the repository; the catalog marks them forgotten. */
   forgottenSnapshots: z
     .array(z.string().regex(/^[0-9a-f]{64}$/, "must be a 64-digit lower-case hex snapshot id"))
     .max(10_000)

@@ -288,7 +288,10 @@ export async function updateRun(deps: AgentApiDeps, agent: Agent, input: UpdateR
       });
     }
     if (input.forgottenSnapshots?.length) {
-      await tx.snapshot.deleteMany({ where: { jobId: run.jobId, snapshotId: { in: input.forgottenSnapshots } } });
+      await tx.snapshot.updateMany({
+        where: { jobId: run.jobId, snapshotId: { in: input.forgottenSnapshots }, forgottenAt: null },
+        data: { forgottenAt: now },
+      });
     }
     await announceRunUpdate(tx, run.id);
     if (finished) {
