@@ -480,7 +480,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
   });
 
   it("resumes a run after the agent is SIGKILLed: the restarted agent reclaims it and reuses the uploaded packs", {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     const context = await setup("resume");
     const { db, portalApi, agentEnv } = context;
