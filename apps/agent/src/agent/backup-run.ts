@@ -30,7 +30,8 @@ export async function runBackup(
   run: RunAssignment,
   reporter: RunReporter,
   signal: AbortSignal,
-  options: JobPolicyOptions & { stateDir: string },
+  /** `stateDir` holds the key store of encryption_mode=agent jobs (the agent's state folder). */
+  options: JobPolicyOptions & { stateDir?: string } = {},
 ): Promise<FinalReport> {
   const read = readRunPolicy(run, reporter, options);
   if ("report" in read) return read.report;
@@ -44,7 +45,7 @@ async function backupWithPolicy(
   policy: Policy,
   reporter: RunReporter,
   signal: AbortSignal,
-  stateDir: string,
+  stateDir: string | undefined,
 ): Promise<FinalReport> {
   reporter.event(
     run.reclaimed ? "BACKUP_RESUMING" : "BACKUP_STARTING",
@@ -127,7 +128,7 @@ async function backupWithPolicy(
 async function openRunRepository(
   run: RunAssignment,
   reporter: RunReporter,
-  stateDir: string,
+  stateDir: string | undefined,
   signal: AbortSignal,
 ): Promise<JobRepository> {
   if (run.repository.encryptionMode === "managed") {
@@ -136,6 +137,8 @@ async function openRunRepository(
     }
     return openJobRepository(run.destination, run.repository.password, { create: true, signal });
   }
+  if (stateDir === undefined)
+    throw new KeyStoreError("encryption_mode=agent needs the agent's state folder for its keys");
   const known = await readJobKeys(stateDir, run.jobId);
   const keys = known ?? (await jobKeysForNewRepository(stateDir, run.jobId));
   let job: JobRepository;
