@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { removeBucket } from "../packages/engine/test/storage-s3-env.ts";
 
 const { values } = parseArgs({
   options: {
@@ -241,5 +242,19 @@ for (const target of active) {
   );
 }
 
-if (!values.keep) await rm(work, { recursive: true, force: true });
-else console.log(`\nkept ${work}`);
+if (!values.keep) {
+  await rm(work, { recursive: true, force: true });
+  // Both tools' S3 repositories: leave the test server's disk as it was.
+  if (active.some((target) => target.label === "s3")) {
+    const client = new S3Client({
+      endpoint: s3Endpoint,
+      region: s3Env.AWS_DEFAULT_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3Env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: s3Env.AWS_SECRET_ACCESS_KEY ?? "" },
+    });
+    await removeBucket(client, bucket);
+    client.destroy();
+  }
+} else {
+  console.log(`\nkept ${work} (bucket ${bucket})`);
+}

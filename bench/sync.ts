@@ -18,13 +18,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { removeBucket } from "../packages/engine/test/storage-s3-env.ts";
 
 const { values } = parseArgs({
   options: {
@@ -240,12 +235,6 @@ if (values.keep) {
 } else {
   await rm(work, { recursive: true, force: true });
   // Tens of thousands of objects per run: leave the test server's disk as it was.
-  for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const objects = (page.Contents ?? []).map((object) => ({ Key: object.Key ?? "" }));
-    if (objects.length === 0) break;
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
-  }
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+  await removeBucket(client, bucket);
 }
 client.destroy();
