@@ -38,14 +38,15 @@ export function portalHarness() {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  async function startPortal(env: NodeJS.ProcessEnv): Promise<RunningPortal> {
+  /** `keep`: not stopped after the test; the caller stops it (stopGracefully) when the file is done with it. */
+  async function startPortal(env: NodeJS.ProcessEnv, options: { keep?: boolean } = {}): Promise<RunningPortal> {
     const port = await freePort();
     const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {
       cwd: root,
       env: { ...process.env, ...env, PORT: String(port), WORKER_TICK_SECONDS: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    running.push(child);
+    if (!options.keep) running.push(child);
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();

@@ -38,7 +38,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const { startPortal, cleanups } = portalHarness();
+const { startPortal, stopGracefully, cleanups } = portalHarness();
 // Agents and relays go first: the portal's graceful stop would otherwise wait for their keep-alive connections.
 // (vitest runs after-hooks in reverse order, so this one runs before the harness's.)
 const beforePortalStops: (() => Promise<void>)[] = [];
@@ -106,23 +106,49 @@ async function relayTo(url: string) {
   return { url: `http://127.0.0.1:${port}`, down, up: () => listen(port) };
 }
 
-/** A portal with a short reclaim grace, a client user's tRPC caller, and an agent enrolled through the CLI. */
-async function setup(label: string, timings = { grace: 3, watchdog: 300 }) {
+type Timings = { grace: number; watchdog: number };
+const defaultTimings: Timings = { grace: 3, watchdog: 300 };
+
+/** The production build on a database of its own, and the tRPC caller's dependencies. */
+async function startPortalOn(label: string, timings: Timings, keep: boolean) {
   const database = await createTestDatabase(label);
-  cleanups.push(database.drop);
   const secrets = {
     E3_SECRET_KEY: randomBytes(32).toString("base64"),
     E3_AUTH_SECRET: randomBytes(32).toString("base64"),
   };
-  const portal: RunningPortal = await startPortal({
-    DATABASE_URL: database.url,
-    ...secrets,
-    AGENT_RECLAIM_GRACE_SECONDS: String(timings.grace),
-    AGENT_WATCHDOG_TIMEOUT_SECONDS: String(timings.watchdog),
-  });
+  const portal: RunningPortal = await startPortal(
+    {
+      DATABASE_URL: database.url,
+      ...secrets,
+      AGENT_RECLAIM_GRACE_SECONDS: String(timings.grace),
+      AGENT_WATCHDOG_TIMEOUT_SECONDS: String(timings.watchdog),
+    },
+    { keep },
+  );
   const db: Database = createDatabase(database.url, { poolSize: 2 });
-  const keyring = keyringFromEnv(secrets);
-  cleanups.unshift(() => db.$disconnect());
+  const stop = async () => {
+    await stopGracefully(portal.child);
+    await db.$disconnect();
+    await database.drop();
+  };
+  return { portal, db, keyring: keyringFromEnv(secrets), stop };
+}
+
+// One portal serves every case with the default timings (each case enrolls an agent of its own); a case that needs
+// other timings gets a portal of its own, stopped after it.
+let sharedPortal: ReturnType<typeof startPortalOn> | null = null;
+afterAll(async () => {
+  await (await sharedPortal?.catch(() => null))?.stop();
+});
+
+/** A portal (shared unless the timings differ), a client user's tRPC caller, and an agent enrolled through the CLI. */
+async function setup(label: string, timings = defaultTimings) {
+  const shared = timings.grace === defaultTimings.grace && timings.watchdog === defaultTimings.watchdog;
+  if (shared) sharedPortal ??= startPortalOn("agent", timings, true);
+  const { portal, db, keyring, stop } = await (shared
+    ? (sharedPortal as ReturnType<typeof startPortalOn>)
+    : startPortalOn(label, timings, false));
+  if (!shared) cleanups.push(stop);
   const user = await db.user.findFirstOrThrow({ where: { role: "client" } });
   const portalApi = appRouter.createCaller({
     db,
