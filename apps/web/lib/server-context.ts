@@ -4,6 +4,7 @@ import {
   createAuth,
   createMailer,
   keyringFromEnv,
+  type Mailer,
   RunUpdates,
   readServerConfig,
   type ServerConfig,
@@ -12,7 +13,13 @@ import { getDatabase } from "./db.ts";
 
 // Configuration is read and validated once per server process; a bad variable fails the first request loudly.
 
-type ServerContext = AgentApiDeps & { auth: Auth; config: ServerConfig; live: RunUpdates };
+type ServerContext = AgentApiDeps & {
+  auth: Auth;
+  config: ServerConfig;
+  live: RunUpdates;
+  mailer: Mailer | null;
+  portalUrl: string;
+};
 let context: ServerContext | undefined;
 
 function authSecret(): string {
@@ -50,6 +57,8 @@ export function getServerContext(): ServerContext {
           : {}),
       }),
       live: new RunUpdates(config.DATABASE_URL),
+      mailer: config.SMTP_URL ? createMailer(config.SMTP_URL, config.SMTP_FROM) : null,
+      portalUrl: config.E3_PUBLIC_URL,
     };
   }
   return context;

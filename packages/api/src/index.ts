@@ -9,7 +9,7 @@ export { ConfigError, readServerConfig, type ServerConfig } from "./config.ts";
 export { announceRunUpdate, RunUpdates } from "./live/run-updates.ts";
 export { createLogger, log } from "./log.ts";
 export { metricsRegistry, observeApiRequest, renderMetrics } from "./metrics.ts";
-export { createMailer } from "./notify/email.ts";
+export { createMailer, type Mailer } from "./notify/email.ts";
 export { type AppRouter, appRouter } from "./routers/index.ts";
 export { type Keyring, keyringFromEnv, openSecret, rewrapSecret, SecretError, sealSecret } from "./secrets/envelope.ts";
 export { getPortalStatus, type PortalStatus } from "./status.ts";

@@ -4,6 +4,7 @@ import superjson from "superjson";
 import { ZodError } from "zod";
 import type { ServerConfig } from "./config.ts";
 import type { RunUpdates } from "./live/run-updates.ts";
+import type { Mailer } from "./notify/email.ts";
 import type { Keyring } from "./secrets/envelope.ts";
 
 // The tRPC context and the three kinds of procedure. Authorization lives here, as middleware, never in handlers:
@@ -27,6 +28,10 @@ export type Context = {
   ip: string | null;
   /** Live run updates for subscriptions; null where nothing subscribes (tests of other procedures). */
   live: RunUpdates | null;
+  /** SMTP for notification tests; null or absent when SMTP_URL is not set. */
+  mailer?: Mailer | null;
+  /** The portal's public URL, for links in notifications. */
+  portalUrl?: string;
 };
 
 const t = initTRPC.context<Context>().create({

@@ -9,7 +9,9 @@ import {
   notifyOverdueJobs,
 } from "../src/notify/dispatch.ts";
 import { createMailer } from "../src/notify/email.ts";
+import { appRouter } from "../src/routers/index.ts";
 import { sealSecret } from "../src/secrets/envelope.ts";
+import { createCallerFactory } from "../src/trpc.ts";
 import { createHarness, createJob, createTenant, enrollAgent, type Harness, queueRun } from "./fixtures.ts";
 import { type SmtpListener, startSmtpListener } from "./smtp-listener.ts";
 
@@ -162,5 +164,62 @@ describe("notifications", () => {
       { id: agent.agentId, tenant_id: tenant.id, name: "mail-host", last_seen_at: lastSeen },
     ]);
     expect(hooks.map((h) => JSON.parse(h.body))).toMatchObject([{ type: "agent.offline", agentName: "mail-host" }]);
+  });
+});
+
+describe("settings.testChannel", () => {
+  it("sends a test through an email channel and a signed webhook, and says why when it cannot", async () => {
+    const tenant = await createTenant(harness.db, "Testers");
+    const caller = (mailer: ReturnType<typeof createMailer> | null) =>
+      createCallerFactory(appRouter)({
+        db: harness.db,
+        keyring: harness.keyring,
+        config: harness.deps.config,
+        user: { id: "u-test", email: "t@testers.test", name: "T", role: "client", tenantId: tenant.id },
+        impersonatedBy: null,
+        ip: null,
+        live: null,
+        mailer,
+        portalUrl: "https://backup.example.test",
+      });
+    const client = caller(notifier().mailer);
+    const { channelId: emailId } = await client.settings.addChannel({
+      kind: "email",
+      name: "Ops mail",
+      target: "ops@testers.test",
+    });
+    const secret = "a-webhook-secret-of-some-length";
+    const { channelId: hookId } = await client.settings.addChannel({
+      kind: "webhook",
+      name: "Ops hook",
+      target: webhookUrl,
+      secret,
+    });
+    mails.length = 0;
+    hooks.length = 0;
+
+    expect(await client.settings.testChannel({ channelId: emailId })).toEqual({ delivered: true, error: null });
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toMatchObject({ to: "ops@testers.test", subject: "[e3] Test notification for Ops mail" });
+    expect(mails[0]!.text).toContain("https://backup.example.test/settings");
+
+    expect(await client.settings.testChannel({ channelId: hookId })).toEqual({ delivered: true, error: null });
+    expect(hooks).toHaveLength(1);
+    const hook = hooks[0]!;
+    expect(JSON.parse(hook.body)).toMatchObject({ type: "test", channelName: "Ops hook", tenantName: "Testers" });
+    const expected = createHmac("sha256", secret)
+      .update(`${hook.headers["x-e3-timestamp"]}.${hook.body}`)
+      .digest("hex");
+    expect(hook.headers["x-e3-signature"]).toBe(`v1=${expected}`);
+
+    // One attempt only: a failing receiver is reported at once, not retried for seconds.
+    failNextHooks = 1;
+    const failed = await client.settings.testChannel({ channelId: hookId });
+    expect(failed.delivered).toBe(false);
+    expect(failed.error).toMatch(/HTTP 503/);
+    failNextHooks = 0;
+
+    const withoutSmtp = await caller(null).settings.testChannel({ channelId: emailId });
+    expect(withoutSmtp).toEqual({ delivered: false, error: expect.stringMatching(/SMTP_URL is not set/) });
   });
 });

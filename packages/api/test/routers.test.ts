@@ -265,4 +265,79 @@ describe("dashboard", () => {
     expect(badRow.days).toHaveLength(30);
     expect(badRow.days.at(-1)).toEqual({ day: today.toISOString().slice(0, 10), result: "failed" });
   });
+
+  it("lists problems worst first, the latest runs and the next slots, and storage with its dedup ratio per day", async () => {
+    const tenant = await createTenant(harness.db, "Activity");
+    const onlineAgent = await enrollAgent(harness.deps, tenant.id, "act-pc");
+    const silentAgent = await enrollAgent(harness.deps, tenant.id, "act-silent");
+    await harness.db.agent.update({ where: { id: onlineAgent.agentId }, data: { lastSeenAt: new Date() } });
+    await harness.db.agent.update({
+      where: { id: silentAgent.agentId },
+      data: { name: "silent", lastSeenAt: new Date(Date.now() - 3 * 3_600_000) },
+    });
+    const act = callerFor(
+      contextFor({ id: "u-act", email: "x@act.test", name: "X", role: "client", tenantId: tenant.id }),
+    );
+    const failing = await act.jobs.create({ ...s3Job(), agentId: onlineAgent.agentId, name: "failing" });
+    const late = await act.jobs.create({ ...s3Job(), agentId: onlineAgent.agentId, name: "late" });
+    const run = await harness.db.run.create({
+      data: {
+        tenantId: tenant.id,
+        jobId: failing.id,
+        agentId: onlineAgent.agentId,
+        engine: "backup",
+        destType: "s3",
+        status: "failed",
+        errorCode: "AGENT_OFFLINE",
+        finishedAt: new Date(),
+      },
+    });
+    const overdueSince = new Date(Date.now() - 2 * 86_400_000);
+    await harness.db.job.update({ where: { id: late.id }, data: { overdueSince } });
+
+    const activity = await act.dashboard.activity();
+    expect(activity.problems.map((problem) => problem.kind)).toEqual([
+      "job_failed",
+      "agent_unreachable",
+      "job_overdue",
+    ]);
+    expect(activity.problems[0]).toMatchObject({ jobName: "failing", runId: run.id, errorCode: "AGENT_OFFLINE" });
+    expect(activity.problems[1]).toMatchObject({ agentName: "silent", connectivity: "offline" });
+    expect(activity.recentRuns.map((recent) => recent.id)).toEqual([run.id]);
+    // Both jobs run daily at 02:00 Berlin time; the scheduler set their next slot on creation.
+    expect(activity.nextRuns.map((next) => next.jobName).sort()).toEqual(["failing", "late"]);
+    expect(activity.nextRuns[0]!.at.getTime()).toBeGreaterThan(Date.now());
+
+    // The late job's strip shows the days since it became overdue.
+    const summary = await act.dashboard.summary();
+    const lateDays = summary.jobs.find((job) => job.jobId === late.id)!.days;
+    expect(lateDays.slice(-3).map((day) => day.result)).toEqual(["overdue", "overdue", "overdue"]);
+    expect(lateDays.at(-4)!.result).toBe("none");
+
+    const snapshot = (daysAgo: number, size: number, added: number, forgottenDaysAgo?: number) =>
+      harness.db.snapshot.create({
+        data: {
+          tenantId: tenant.id,
+          jobId: failing.id,
+          snapshotId: `${daysAgo}${forgottenDaysAgo ?? ""}`.padEnd(64, "a"),
+          time: new Date(Date.now() - daysAgo * 86_400_000 - 60_000),
+          hostname: "act-pc",
+          paths: ["/data"],
+          tags: [],
+          sizeBytes: BigInt(size),
+          addedBytes: BigInt(added),
+          forgottenAt:
+            forgottenDaysAgo === undefined ? null : new Date(Date.now() - forgottenDaysAgo * 86_400_000 - 30_000),
+        },
+      });
+    await snapshot(5, 1000, 400, 1);
+    await snapshot(3, 1000, 100);
+    await snapshot(40, 500, 500, 35);
+    const { points } = await act.dashboard.storage({ days: 7 });
+    expect(points).toHaveLength(7);
+    expect(points.map((point) => point.snapshots)).toEqual([0, 1, 1, 2, 2, 1, 1]);
+    expect(points[3]).toMatchObject({ storedBytes: 500, referencedBytes: 2000, dedupRatio: 4 });
+    expect(points[0]).toMatchObject({ storedBytes: 0, dedupRatio: null });
+    expect(points.at(-1)!.day).toBe(new Date().toISOString().slice(0, 10));
+  });
 });

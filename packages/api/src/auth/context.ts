@@ -4,7 +4,7 @@ import type { Auth } from "./auth.ts";
 /** The tRPC context of one HTTP request: the signed-in user (from better-auth's session cookie), if any. */
 export async function createRequestContext(
   request: Request,
-  deps: Pick<Context, "db" | "keyring" | "config" | "live"> & { auth: Auth },
+  deps: Pick<Context, "db" | "keyring" | "config" | "live" | "mailer" | "portalUrl"> & { auth: Auth },
 ): Promise<Context> {
   // disableRefresh: API calls (polling included) do not keep a session alive; only the browser's activity-driven
   // get-session refresh does, so an idle tab's session really expires.
@@ -16,6 +16,8 @@ export async function createRequestContext(
       keyring: deps.keyring,
       config: deps.config,
       live: deps.live,
+      mailer: deps.mailer ?? null,
+      portalUrl: deps.portalUrl,
       user: null,
       impersonatedBy: null,
       ip,
@@ -26,6 +28,8 @@ export async function createRequestContext(
     keyring: deps.keyring,
     config: deps.config,
     live: deps.live,
+    mailer: deps.mailer ?? null,
+    portalUrl: deps.portalUrl,
     user: {
       id: user.id,
       email: user.email,

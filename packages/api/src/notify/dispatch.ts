@@ -137,3 +137,26 @@ export async function notifyOfflineAgents(deps: NotifierDeps, agents: OfflineAge
   }
   return result;
 }
+
+/** The Test button: one notice through one channel right now, one webhook attempt, and what went wrong if it failed. */
+export async function sendTestNotice(
+  deps: Pick<NotifierDeps, "keyring" | "mailer" | "portalUrl">,
+  channel: NotificationChannel,
+  tenantName: string,
+): Promise<{ delivered: boolean; error: string | null }> {
+  const notice: Notice = { kind: "test", tenantName, channelName: channel.name, portalUrl: deps.portalUrl };
+  if (channel.kind === "email") {
+    if (!deps.mailer) return { delivered: false, error: "SMTP_URL is not set on the server, so no email can be sent" };
+    try {
+      await deps.mailer.send([channel.target], notice);
+      return { delivered: true, error: null };
+    } catch (error) {
+      return { delivered: false, error: `email to ${channel.target}: ${(error as Error).message}` };
+    }
+  }
+  const secret = channel.secretEnc ? openSecret(deps.keyring, channel.secretEnc, "secret_enc") : "";
+  const delivery = await deliverWebhook(channel.target, secret, notice, { attempts: 1, timeoutMs: 10_000 });
+  return delivery.delivered
+    ? { delivered: true, error: null }
+    : { delivered: false, error: `webhook ${channel.target}: ${delivery.lastError}` };
+}

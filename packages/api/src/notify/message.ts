@@ -32,7 +32,15 @@ export type AgentOfflineNotice = {
   portalUrl: string;
 };
 
-export type Notice = RunNotice | OverdueNotice | AgentOfflineNotice;
+/** Sent by the Test button of a notification channel, to prove the channel works. */
+export type TestNotice = {
+  kind: "test";
+  tenantName: string;
+  channelName: string;
+  portalUrl: string;
+};
+
+export type Notice = RunNotice | OverdueNotice | AgentOfflineNotice | TestNotice;
 
 const runTypeLabel: Record<string, string> = {
   backup: "Backup",
@@ -60,6 +68,15 @@ function duration(from: Date | null, to: Date | null): string | null {
 }
 
 export function renderEmail(notice: Notice): { subject: string; text: string } {
+  if (notice.kind === "test") {
+    return {
+      subject: `[e3] Test notification for ${notice.channelName}`,
+      text: [
+        `This is a test from the e3 portal of ${notice.tenantName}: the channel "${notice.channelName}" works.`,
+        `Notification settings: ${notice.portalUrl}/settings`,
+      ].join("\n\n"),
+    };
+  }
   if (notice.kind === "agent.offline") {
     return {
       subject: `[e3] Offline: ${notice.agentName} stopped checking in`,

@@ -18,6 +18,8 @@ export const runsListInputSchema = z.strictObject({
   limit: z.number().int().min(1).max(200).default(50),
   /** The id of the last run of the previous page. */
   cursor: z.uuid().nullish(),
+  /** Sent by TanStack's infinite queries; pages only go forward. */
+  direction: z.enum(["forward", "backward"]).optional(),
 });
 
 const finished = new Set(["success", "warning", "failed", "cancelled"]);
@@ -52,7 +54,11 @@ export const runsRouter = router({
     return { runs: items, nextCursor };
   }),
 
-  get: tenantProcedure.input(runId).query(({ ctx, input }) => requireTenantRun(ctx.db, ctx.tenantId, input.runId)),
+  get: tenantProcedure.input(runId).query(async ({ ctx, input }) => {
+    const run = await requireTenantRun(ctx.db, ctx.tenantId, input.runId);
+    const job = await ctx.db.job.findUniqueOrThrow({ where: { id: run.jobId }, select: { name: true } });
+    return { ...run, job };
+  }),
 
   logs: tenantProcedure
     .input(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sendTestNotice } from "../notify/dispatch.ts";
 import { sealSecret } from "../secrets/envelope.ts";
 import { notFound, router, tenantProcedure } from "../trpc.ts";
 
@@ -58,5 +59,19 @@ export const settingsRouter = router({
     });
     if (count === 0) throw notFound("notification channel");
     return { removed: true };
+  }),
+
+  /** The channel's Test button: sends a test notice through it now and reports whether it arrived. */
+  testChannel: tenantProcedure.input(z.strictObject({ channelId: z.uuid() })).mutation(async ({ ctx, input }) => {
+    const channel = await ctx.db.notificationChannel.findFirst({
+      where: { id: input.channelId, tenantId: ctx.tenantId },
+    });
+    if (!channel) throw notFound("notification channel");
+    const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: ctx.tenantId } });
+    return sendTestNotice(
+      { keyring: ctx.keyring, mailer: ctx.mailer ?? null, portalUrl: ctx.portalUrl ?? "" },
+      channel,
+      tenant.name,
+    );
   }),
 });

@@ -1,10 +1,12 @@
 import type { Database, Prisma } from "@e3/db";
+import { connectivityOf } from "./agents.ts";
 
 // "Am I safe?": per job, whether its last backup succeeded, whether it is overdue or running, and a 30-day strip of
 // the worst result per day. Shared by the tenant dashboard and the admin fleet view (which passes no tenant).
 
 const worstFirst = ["failed", "warning", "cancelled", "success"] as const;
-type DayResult = (typeof worstFirst)[number] | "none";
+/** A day's cell: the worst finished backup, "overdue" for a day without one while the job was overdue, or none. */
+type DayResult = (typeof worstFirst)[number] | "overdue" | "none";
 
 export async function dashboardSummary(db: Database, tenantId: string | null, now = new Date()) {
   const jobWhere: Prisma.JobWhereInput = { deletedAt: null, ...(tenantId ? { tenantId } : {}) };
@@ -29,7 +31,7 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
     entry.last = run.status;
     const day = run.finishedAt.toISOString().slice(0, 10);
     const previous = entry.days.get(day) ?? "none";
-    const rank = (result: DayResult) => (result === "none" ? 99 : worstFirst.indexOf(result));
+    const rank = (result: DayResult) => (result === "none" || result === "overdue" ? 99 : worstFirst.indexOf(result));
     if (rank(run.status as DayResult) < rank(previous)) entry.days.set(day, run.status as DayResult);
   }
   const days = Array.from({ length: 30 }, (_, i) =>
@@ -45,7 +47,12 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
       overdue: job.overdueSince !== null,
       lastResult: entry.last,
       nextRunAt: job.nextRunAt,
-      days: days.map((day) => ({ day, result: entry.days.get(day) ?? ("none" as DayResult) })),
+      days: days.map((day) => ({
+        day,
+        result:
+          entry.days.get(day) ??
+          (job.overdueSince && day >= job.overdueSince.toISOString().slice(0, 10) ? "overdue" : ("none" as DayResult)),
+      })),
     };
   });
   return {
@@ -59,4 +66,161 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
     },
     jobs: perJob,
   };
+}
+
+export type Problem =
+  | {
+      kind: "job_failed" | "job_warning";
+      jobId: string;
+      jobName: string;
+      runId: string;
+      errorCode: string | null;
+      errorMessage: string | null;
+      at: Date | null;
+    }
+  | { kind: "job_overdue"; jobId: string; jobName: string; since: Date }
+  | {
+      kind: "agent_unreachable";
+      agentId: string;
+      agentName: string;
+      connectivity: "stale" | "offline";
+      lastSeenAt: Date | null;
+    };
+
+/**
+ * The dashboard's lists under the verdict: what needs attention (failing or overdue jobs, agents that stopped
+ * polling), the latest runs of any kind, and the next scheduled slots.
+ */
+export async function dashboardActivity(db: Database, tenantId: string, now = new Date()) {
+  const [jobs, agents, recentRuns, upcoming] = await Promise.all([
+    db.job.findMany({
+      where: { tenantId, deletedAt: null },
+      select: {
+        id: true,
+        name: true,
+        overdueSince: true,
+        runs: {
+          where: { runType: "backup", status: { in: ["success", "warning", "failed"] } },
+          orderBy: { finishedAt: { sort: "desc", nulls: "last" } },
+          take: 1,
+          select: { id: true, status: true, errorCode: true, errorMessage: true, finishedAt: true },
+        },
+      },
+      orderBy: { name: "asc" },
+    }),
+    db.agent.findMany({
+      where: { tenantId, status: "active" },
+      select: { id: true, name: true, status: true, lastSeenAt: true },
+      orderBy: { name: "asc" },
+    }),
+    db.run.findMany({
+      where: { tenantId },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: 10,
+      select: {
+        id: true,
+        runType: true,
+        status: true,
+        errorCode: true,
+        trigger: true,
+        createdAt: true,
+        startedAt: true,
+        finishedAt: true,
+        job: { select: { id: true, name: true } },
+      },
+    }),
+    db.job.findMany({
+      where: { tenantId, deletedAt: null, enabled: true, nextRunAt: { not: null } },
+      orderBy: { nextRunAt: "asc" },
+      take: 5,
+      select: { id: true, name: true, nextRunAt: true, engine: true, agent: { select: { id: true, name: true } } },
+    }),
+  ]);
+  const problems: Problem[] = [];
+  for (const job of jobs) {
+    const last = job.runs[0];
+    if (last && (last.status === "failed" || last.status === "warning")) {
+      problems.push({
+        kind: last.status === "failed" ? "job_failed" : "job_warning",
+        jobId: job.id,
+        jobName: job.name,
+        runId: last.id,
+        errorCode: last.errorCode,
+        errorMessage: last.errorMessage,
+        at: last.finishedAt,
+      });
+    }
+    if (job.overdueSince)
+      problems.push({ kind: "job_overdue", jobId: job.id, jobName: job.name, since: job.overdueSince });
+  }
+  for (const agent of agents) {
+    const connectivity = connectivityOf(agent, now);
+    if (connectivity === "stale" || connectivity === "offline") {
+      problems.push({
+        kind: "agent_unreachable",
+        agentId: agent.id,
+        agentName: agent.name,
+        connectivity,
+        lastSeenAt: agent.lastSeenAt,
+      });
+    }
+  }
+  const severity = { job_failed: 0, agent_unreachable: 1, job_overdue: 2, job_warning: 3 } as const;
+  problems.sort((a, b) => severity[a.kind] - severity[b.kind]);
+  return {
+    problems,
+    recentRuns,
+    nextRuns: upcoming.map((job) => ({
+      jobId: job.id,
+      jobName: job.name,
+      engine: job.engine,
+      agentName: job.agent.name,
+      at: job.nextRunAt!,
+    })),
+    agentCount: agents.length,
+  };
+}
+
+/**
+ * Storage used and the dedup ratio, one point per day: for the snapshots that existed that day (taken by then and not
+ * yet forgotten), the data they reference (sum of their sizes) against what their runs added to the repositories
+ * (sum of added bytes, after dedup and compression). Repacking by prune is not subtracted, so "stored" is an upper
+ * bound after maintenance.
+ */
+export async function storageHistory(db: Database, tenantId: string, days: number, now = new Date()) {
+  const since = new Date(now.getTime() - days * 86_400_000);
+  const snapshots = await db.snapshot.findMany({
+    where: { tenantId, OR: [{ forgottenAt: null }, { forgottenAt: { gte: since } }] },
+    select: { time: true, forgottenAt: true, sizeBytes: true, addedBytes: true },
+    orderBy: { time: "asc" },
+  });
+  const points: {
+    day: string;
+    storedBytes: number;
+    referencedBytes: number;
+    snapshots: number;
+    dedupRatio: number | null;
+  }[] = [];
+  for (let i = days - 1; i >= 0; i--) {
+    const end = new Date(now.getTime() - i * 86_400_000);
+    const day = end.toISOString().slice(0, 10);
+    let stored = 0;
+    let referenced = 0;
+    let count = 0;
+    for (const snapshot of snapshots) {
+      if (snapshot.time > end) break;
+      if (snapshot.forgottenAt && snapshot.forgottenAt <= end) continue;
+      stored += Number(snapshot.addedBytes ?? 0);
+      referenced += Number(snapshot.sizeBytes ?? 0);
+      count += 1;
+    }
+    points.push({
+      day,
+      storedBytes: stored,
+      referencedBytes: referenced,
+      snapshots: count,
+      dedupRatio: stored > 0 ? referenced / stored : null,
+    });
+  }
+  return { points };
 }
