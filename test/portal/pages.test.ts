@@ -342,6 +342,9 @@ describe("client pages in Chromium", () => {
     await expect.poll(() => row.textContent()).toMatch(/Online/);
     await checkPage(page, "agents", "light");
     await checkPage(page, "agents", "dark");
+    // The offline-agent email's link lands on the agents page.
+    await page.goto(`${portal.url}/agents/${enrolled.agentId}`);
+    await page.waitForURL(`${portal.url}/agents?agent=${enrolled.agentId}`);
     await page.goto(`${portal.url}/runs/00000000-0000-4000-8000-000000000000`);
     await expect.poll(() => page.getByText("This run could not load.").count(), { timeout: 15_000 }).toBe(1);
     expect(await page.getByText("run not found").count()).toBe(1);
