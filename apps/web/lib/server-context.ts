@@ -63,3 +63,8 @@ export function getServerContext(): ServerContext {
   }
   return context;
 }
+
+/** The idle timeout the browser enforces (SessionWatch), from E3_SESSION_IDLE_MINUTES. */
+export function sessionIdleSeconds(): number {
+  return getServerContext().config.E3_SESSION_IDLE_MINUTES * 60;
+}

@@ -22,10 +22,14 @@ import { ThemeToggle } from "./theme.tsx";
 export type ShellUser = { name: string; email: string; role: "admin" | "client" };
 
 function NavLinks({ items, pathname, onNavigate }: { items: NavItem[]; pathname: string; onNavigate?: () => void }) {
+  // The longest matching section wins, so /admin/runs lights "Runs", not also "Fleet" (/admin).
+  const current = items
+    .filter((item) => isActive(pathname, item.href))
+    .sort((a, b) => b.href.length - a.href.length)[0];
   return (
     <ul className="space-y-0.5">
       {items.map((item) => {
-        const active = isActive(pathname, item.href);
+        const active = item === current;
         return (
           <li key={item.href}>
             <Link
@@ -64,7 +68,7 @@ function UserMenu({ user }: { user: ShellUser }) {
   async function signOut() {
     setSigningOut(true);
     await authClient.signOut().catch(() => null);
-    router.replace("/sign-in");
+    router.replace("/sign-in?reason=signed-out");
     router.refresh();
   }
   return (
@@ -83,7 +87,10 @@ function UserMenu({ user }: { user: ShellUser }) {
           <span className="block">{user.email}</span>
         </DropdownMenuLabel>
         <DropdownMenuSeparator />
-        <DropdownMenuItem onSelect={() => router.push("/settings")}>Settings</DropdownMenuItem>
+        <DropdownMenuItem onSelect={() => router.push("/account")}>Account and security</DropdownMenuItem>
+        {user.role === "client" && (
+          <DropdownMenuItem onSelect={() => router.push("/settings")}>Settings</DropdownMenuItem>
+        )}
         <DropdownMenuItem onSelect={signOut} disabled={signingOut}>
           <LogOut className="size-4" aria-hidden /> {signingOut ? "Signing out…" : "Sign out"}
         </DropdownMenuItem>
@@ -109,7 +116,8 @@ export function AppShell({
 }) {
   const pathname = usePathname();
   const [drawerOpen, setDrawerOpen] = useState(false);
-  const items = user.role === "admin" && !nav.includes(adminNavLink) ? [...nav, adminNavLink] : nav;
+  // Admins see the Admin link beside the client sections; the admin side passes its own navigation.
+  const items = user.role === "admin" && nav === clientNav ? [...nav, adminNavLink] : nav;
   // A navigation closes the drawer even when it happened by other means than a click in it.
   // biome-ignore lint/correctness/useExhaustiveDependencies: pathname is the trigger
   useEffect(() => setDrawerOpen(false), [pathname]);

@@ -2,11 +2,14 @@ import {
   Activity,
   ArchiveRestore,
   BriefcaseBusiness,
+  Building2,
   LayoutDashboard,
   type LucideIcon,
   Monitor,
+  ScrollText,
   Settings,
   Shield,
+  Users,
 } from "lucide-react";
 
 export type NavItem = { href: string; label: string; icon: LucideIcon };
@@ -23,6 +26,18 @@ export const clientNav: NavItem[] = [
 
 /** Shown below the client sections to provider admins only. */
 export const adminNavLink: NavItem = { href: "/admin", label: "Admin", icon: Shield };
+
+/** The provider admin's sections (app/admin). */
+export const adminNav: NavItem[] = [
+  { href: "/admin", label: "Fleet", icon: LayoutDashboard },
+  { href: "/admin/tenants", label: "Tenants", icon: Building2 },
+  { href: "/admin/agents", label: "Agents", icon: Monitor },
+  { href: "/admin/jobs", label: "Jobs", icon: BriefcaseBusiness },
+  { href: "/admin/runs", label: "Runs", icon: Activity },
+  { href: "/admin/users", label: "Users", icon: Users },
+  { href: "/admin/audit", label: "Audit log", icon: ScrollText },
+  { href: "/admin/settings", label: "Settings", icon: Settings },
+];
 
 export function isActive(pathname: string, href: string): boolean {
   return pathname === href || pathname.startsWith(`${href}/`);

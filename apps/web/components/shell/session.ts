@@ -1,4 +1,4 @@
-import { headers } from "next/headers";
+import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { getServerContext } from "../../lib/server-context.ts";
 import type { ShellUser } from "./app-shell.tsx";
@@ -10,7 +10,12 @@ export async function requireSignedIn(): Promise<SignedIn> {
   const result = await getServerContext()
     .auth.api.getSession({ headers: await headers() })
     .catch(() => null);
-  if (!result) redirect("/sign-in");
+  if (!result) {
+    // A session cookie that no longer opens a session: it expired (or was ended), and the sign-in page says so.
+    const jar = await cookies();
+    const hadSession = jar.getAll().some((cookie) => cookie.name.endsWith("better-auth.session_token"));
+    redirect(hadSession ? "/sign-in?reason=expired" : "/sign-in");
+  }
   const user = result.user as typeof result.user & { role?: string | null };
   return {
     user: { name: user.name, email: user.email, role: user.role === "admin" ? "admin" : "client" },

@@ -1,0 +1,95 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { AdminLink, destinationText, Filter, TenantSelect } from "../../../components/admin/bits.tsx";
+import { Badge } from "../../../components/ui/badge.tsx";
+import { ErrorState } from "../../../components/ui/error-state.tsx";
+import { Input, NativeSelect } from "../../../components/ui/input.tsx";
+import { PageHeader } from "../../../components/ui/page-header.tsx";
+import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
+import { RelativeTime } from "../../../components/ui/relative-time.tsx";
+import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
+import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { useTRPC } from "../../../lib/trpc-client.tsx";
+
+/** Every tenant's jobs, with the seed's engine and destination columns. */
+export default function AdminJobsPage() {
+  const trpc = useTRPC();
+  const [tenantId, setTenantId] = useState("");
+  const [engine, setEngine] = useState<"" | "backup" | "sync">("");
+  const [search, setSearch] = useState("");
+  const filters = { ...(tenantId ? { tenantId } : {}), ...(engine ? { engine } : {}), ...(search ? { search } : {}) };
+  const pages = useCursorPages(JSON.stringify(filters));
+  const jobs = useQuery(trpc.admin.jobs.queryOptions({ ...filters, limit: 50, cursor: pages.cursor }));
+  return (
+    <>
+      <PageHeader title="Jobs" description="Backup and sync jobs of every tenant." />
+      <div className="flex flex-wrap items-end gap-3">
+        <Filter label="Tenant" id="jobs-tenant">
+          <TenantSelect id="jobs-tenant" value={tenantId} onChange={setTenantId} />
+        </Filter>
+        <Filter label="Engine" id="jobs-engine">
+          <NativeSelect
+            id="jobs-engine"
+            value={engine}
+            onChange={(event) => setEngine(event.target.value as "" | "backup" | "sync")}
+          >
+            <option value="">Any</option>
+            <option value="backup">Backup</option>
+            <option value="sync">Sync</option>
+          </NativeSelect>
+        </Filter>
+        <Filter label="Name contains" id="jobs-search">
+          <Input id="jobs-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
+        </Filter>
+      </div>
+      <ErrorState error={jobs.error} onRetry={jobs.refetch} what="The job list" />
+      <Table label="Jobs">
+        <THead>
+          <tr>
+            <Th>Job</Th>
+            <Th>Tenant</Th>
+            <Th>Agent</Th>
+            <Th>Engine</Th>
+            <Th>Destination</Th>
+            <Th>Next run</Th>
+            <Th>State</Th>
+          </tr>
+        </THead>
+        <TBody>
+          {!jobs.data && <SkeletonRows rows={5} columns={7} />}
+          {jobs.data?.jobs.length === 0 && (
+            <tr>
+              <Td colSpan={7} className="text-slate-600 dark:text-slate-400">
+                No jobs match.
+              </Td>
+            </tr>
+          )}
+          {jobs.data?.jobs.map((job) => (
+            <Tr key={job.id}>
+              <Td>
+                <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>
+              </Td>
+              <Td>
+                <AdminLink href={`/admin/tenants/${job.tenantId}`}>{job.tenantName}</AdminLink>
+              </Td>
+              <Td>
+                <AdminLink href={`/admin/agents/${job.agentId}`}>{job.agentName}</AdminLink>
+              </Td>
+              <Td>{job.engine}</Td>
+              <Td className="max-w-64 truncate font-mono text-xs" title={destinationText(job)}>
+                {destinationText(job)}
+              </Td>
+              <Td>
+                <RelativeTime date={job.nextRunAt} fallback="not scheduled" />
+              </Td>
+              <Td>{job.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="grey">Paused</Badge>}</Td>
+            </Tr>
+          ))}
+        </TBody>
+      </Table>
+      <Pager pages={pages} nextCursor={jobs.data?.nextCursor} label="Job pages" />
+    </>
+  );
+}
