@@ -38,10 +38,16 @@ async function portalWithDatabase(label: string, env: NodeJS.ProcessEnv = {}) {
   return { portal, db };
 }
 
+/** expect.poll with room for a shared 2-core machine (its default gives up after one second). */
+function poll<T>(read: () => T | Promise<T>, options: { timeout?: number } = {}) {
+  return expect.poll(read, { timeout: options.timeout ?? 20_000, interval: 100 });
+}
+
 /** Waits until no skeleton placeholder is left, so screenshots and axe see the loaded page. */
 async function settled(page: Page) {
-  await page.waitForLoadState("networkidle");
-  await expect.poll(() => page.locator(".animate-pulse").count(), { timeout: 15_000 }).toBe(0);
+  // Link prefetches of the navigation may keep the network busy for a while; they do not change the page.
+  await page.waitForLoadState("networkidle", { timeout: 5_000 }).catch(() => undefined);
+  await poll(() => page.locator(".animate-pulse").count()).toBe(0);
 }
 
 async function shoot(page: Page, name: string, colorScheme: "light" | "dark") {
@@ -57,7 +63,9 @@ async function signOut(page: Page) {
 }
 
 describe("account: password reset, TOTP and session expiry", () => {
-  it("resets a forgotten password from the emailed link, turns on TOTP and signs in with a code, and expires a session", async () => {
+  it("resets a forgotten password from the emailed link, turns on TOTP and signs in with a code, and expires a session", {
+    timeout: 240_000,
+  }, async () => {
     const { portal, db } = await portalWithDatabase("account", { SMTP_URL: smtp.url });
     const client = seededCredentials(portal.output(), "client");
     const context = await browser.newContext({ colorScheme: "light" });
@@ -71,8 +79,8 @@ describe("account: password reset, TOTP and session expiry", () => {
     await shoot(page, "forgot-password", "light");
     await page.getByLabel("Email").fill(client.email);
     await page.getByRole("button", { name: "Send reset link" }).click();
-    await expect.poll(() => page.getByText("an email with a reset link is on its way").count()).toBe(1);
-    await expect.poll(() => smtp.mails.filter((mail) => mail.to.includes(client.email)).length).toBe(1);
+    await poll(() => page.getByText("an email with a reset link is on its way").count()).toBe(1);
+    await poll(() => smtp.mails.filter((mail) => mail.to.includes(client.email)).length).toBe(1);
     const mail = smtp.mails.find((entry) => entry.to.includes(client.email))!;
     expect(mail.subject).toBe("[e3] Reset your password");
     const link = /(http:\/\/127\.0\.0\.1:\d+\/api\/auth\/reset-password\/\S+)/.exec(mail.text)?.[1];
@@ -84,15 +92,15 @@ describe("account: password reset, TOTP and session expiry", () => {
     await page.getByLabel("New password", { exact: true }).fill(newPassword);
     await page.getByLabel("Repeat the new password").fill("something else entirely");
     await page.getByRole("button", { name: "Set new password" }).click();
-    await expect.poll(() => page.getByText("does not match the new password").count()).toBe(1);
+    await poll(() => page.getByText("does not match the new password").count()).toBe(1);
     await page.getByLabel("Repeat the new password").fill(newPassword);
     await page.getByRole("button", { name: "Set new password" }).click();
     await page.waitForURL((url) => url.pathname === "/sign-in" && url.searchParams.get("reason") === "password-reset");
-    await expect.poll(() => page.getByText("Your password was changed").count()).toBe(1);
+    await poll(() => page.getByText("Your password was changed").count()).toBe(1);
     await page.getByLabel("Email").fill(client.email);
     await page.getByLabel("Password").fill(client.password);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => page.locator("#sign-in-error").textContent()).toMatch(/invalid/i);
+    await poll(() => page.locator("#sign-in-error").textContent()).toMatch(/invalid/i);
     await page.getByLabel("Password").fill(newPassword);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(`${portal.url}/dashboard`);
@@ -104,18 +112,18 @@ describe("account: password reset, TOTP and session expiry", () => {
     await page.getByLabel("Confirm with your password").fill(newPassword);
     await page.getByRole("button", { name: "Continue" }).click();
     const qr = page.getByTestId("totp-qr");
-    await expect.poll(() => qr.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
+    await poll(() => qr.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
     const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
     const uri = `otpauth://totp/e3?secret=${secret}`;
     expect(await page.getByTestId("backup-codes").locator("li").count()).toBeGreaterThanOrEqual(8);
     await shoot(page, "account-totp-setup", "light");
     await page.getByLabel("Code from the app").fill(totpCode(uri));
     await page.getByRole("button", { name: "Turn on" }).click();
-    await expect.poll(() => page.getByRole("button", { name: "Turn off two-factor" }).count()).toBe(1);
+    await poll(() => page.getByRole("button", { name: "Turn off two-factor" }).count()).toBe(1);
     expect((await db.user.findUniqueOrThrow({ where: { email: client.email } })).twoFactorEnabled).toBe(true);
 
     await signOut(page);
-    await expect.poll(() => page.getByText("You have signed out.").count()).toBe(1);
+    await poll(() => page.getByText("You have signed out.").count()).toBe(1);
     await page.getByLabel("Email").fill(client.email);
     await page.getByLabel("Password").fill(newPassword);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -124,7 +132,7 @@ describe("account: password reset, TOTP and session expiry", () => {
     await shoot(page, "sign-in-totp", "light");
     await code.fill(totpCode(uri) === "123456" ? "654321" : "123456");
     await page.getByRole("button", { name: "Verify" }).click();
-    await expect.poll(() => page.locator("#sign-in-error").textContent()).toMatch(/not valid/);
+    await poll(() => page.locator("#sign-in-error").textContent()).toMatch(/not valid/);
     await code.fill(totpCode(uri));
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL(`${portal.url}/dashboard`);
@@ -136,7 +144,7 @@ describe("account: password reset, TOTP and session expiry", () => {
     });
     await page.goto(`${portal.url}/dashboard`);
     await page.waitForURL((url) => url.pathname === "/sign-in" && url.searchParams.get("reason") === "expired");
-    await expect.poll(() => page.getByText("Your session has expired").count()).toBe(1);
+    await poll(() => page.getByText("Your session has expired").count()).toBe(1);
     await shoot(page, "sign-in-expired", "light");
     await context.close();
 
@@ -187,13 +195,15 @@ async function adminContext(portal: RunningPortal, colorScheme: "light" | "dark"
 }
 
 describe("admin side", () => {
-  it("runs full maintenance on a job, impersonates with a banner, validates settings, refuses clients, and passes axe on every page", async () => {
+  it("runs full maintenance on a job, impersonates with a banner, validates settings, refuses clients, and passes axe on every page", {
+    timeout: 400_000,
+  }, async () => {
     const { portal, db } = await portalWithDatabase("admin-side");
     const job = await seedJob(portal, db);
     const tenant = await db.tenant.findUniqueOrThrow({ where: { id: job.tenantId } });
     const [context, page] = await adminContext(portal, "light");
     await page.waitForURL(`${portal.url}/admin`);
-    await expect.poll(() => page.getByTestId("fleet-protected").textContent()).toBe("0");
+    await poll(() => page.getByTestId("fleet-protected").textContent()).toBe("0");
 
     // Full maintenance from the job's page: a run and its command appear. No agent polls in this suite (the agent's
     // maintenance is not wired yet), so the run stays queued; the agent suites cover what happens next.
@@ -202,18 +212,18 @@ describe("admin side", () => {
     await page.waitForURL(`${portal.url}/admin/jobs/${job.id}`);
     await page.getByRole("button", { name: "Full maintenance" }).click();
     await page.getByRole("button", { name: "Start full maintenance" }).click();
-    await expect.poll(() => page.getByText("Maintenance queued for the agent").count()).toBe(1);
+    await poll(() => page.getByText("Maintenance queued for the agent").count()).toBe(1);
     const run = await db.run.findFirstOrThrow({ where: { jobId: job.id, runType: "maintenance_full" } });
     const command = await db.runCommand.findFirstOrThrow({ where: { runId: run.id } });
     expect(command).toMatchObject({ type: "maintenance_full", status: "pending", agentId: job.agentId });
     const row = page.locator(`[data-run-id="${run.id}"]`);
-    await expect.poll(() => row.textContent()).toMatch(/Maintenance \(full\).*Queued.*backup.*\/var\/backups\/finance/);
-    await expect.poll(() => page.locator('[data-command-type="maintenance_full"]').count()).toBe(1);
+    await poll(() => row.textContent()).toMatch(/Maintenance \(full\).*Queued.*backup.*\/var\/backups\/finance/);
+    await poll(() => page.locator('[data-command-type="maintenance_full"]').count()).toBe(1);
     await page.goto(`${portal.url}/admin/runs`);
     await page.getByLabel("Type").selectOption("maintenance_full");
-    await expect.poll(() => page.locator(`[data-run-id="${run.id}"]`).count()).toBe(1);
+    await poll(() => page.locator(`[data-run-id="${run.id}"]`).count()).toBe(1);
     await page.goto(`${portal.url}/admin/runs/${run.id}`);
-    await expect.poll(() => page.getByTestId("run-command-type").textContent()).toBe("maintenance_full");
+    await poll(() => page.getByTestId("run-command-type").textContent()).toBe("maintenance_full");
 
     // Settings: a grace that is not below the timeout is refused at its field.
     await page.goto(`${portal.url}/admin/settings`);
@@ -221,14 +231,14 @@ describe("admin side", () => {
     await page.getByLabel("Reclaim grace (seconds)").fill("300");
     await page.getByRole("button", { name: "Save settings" }).click();
     const grace = page.getByLabel("Reclaim grace (seconds)");
-    await expect.poll(() => grace.getAttribute("aria-invalid")).toBe("true");
-    await expect.poll(() => page.getByText("must be less than the watchdog timeout, or the watchdog").count()).toBe(1);
+    await poll(() => grace.getAttribute("aria-invalid")).toBe("true");
+    await poll(() => page.getByText("must be less than the watchdog timeout, or the watchdog").count()).toBe(1);
     // The first invalid field has the focus.
     expect(await page.evaluate('document.activeElement?.getAttribute("aria-invalid")')).toBe("true");
     await grace.fill("120");
     await page.getByLabel("Endpoint URL").fill("https://s3.provider.test");
     await page.getByRole("button", { name: "Save settings" }).click();
-    await expect.poll(() => page.getByText("Saved.").count()).toBe(1);
+    await poll(() => page.getByText("Saved.").count()).toBe(1);
     const stored = await db.setting.findMany({ orderBy: { key: "asc" } });
     expect(Object.fromEntries(stored.map((setting) => [setting.key, setting.value]))).toMatchObject({
       agent_reclaim_grace_seconds: 120,
@@ -239,9 +249,10 @@ describe("admin side", () => {
     // Users: create one with a generated password, then view the portal as the seeded client.
     await page.goto(`${portal.url}/admin/users`);
     await page.getByRole("button", { name: "New user" }).click();
-    await page.getByLabel("Email", { exact: true }).fill("ops@demo.test");
-    await page.getByLabel("Name", { exact: true }).fill("Ops");
-    await page.getByRole("dialog").getByLabel("Tenant").selectOption(tenant.id);
+    const newUser = page.getByRole("dialog", { name: "New user" });
+    await newUser.getByRole("textbox", { name: "Email", exact: true }).fill("ops@demo.test");
+    await newUser.getByRole("textbox", { name: "Name", exact: true }).fill("Ops");
+    await newUser.getByRole("combobox", { name: "Tenant" }).selectOption(tenant.id);
     await page.getByRole("button", { name: "Create user" }).click();
     const generated = (await page.getByTestId("new-password").textContent())!.trim();
     expect(generated).toMatch(/^[A-Za-z0-9_-]{20}$/);
@@ -253,7 +264,7 @@ describe("admin side", () => {
     await page.getByRole("dialog").getByRole("button", { name: "View as client" }).click();
     await page.waitForURL(`${portal.url}/dashboard`);
     const banner = page.getByTestId("impersonation-banner");
-    await expect.poll(() => banner.textContent()).toContain(client.email);
+    await poll(() => banner.textContent()).toContain(client.email);
     await shoot(page, "impersonation-banner", "light");
     // The admin side is closed while viewing as a client.
     expect((await page.goto(`${portal.url}/admin`))?.status()).toBe(404);
@@ -263,7 +274,7 @@ describe("admin side", () => {
     expect(await page.getByTestId("impersonation-banner").count()).toBe(0);
     await page.goto(`${portal.url}/admin/audit`);
     await page.getByLabel("Action").selectOption("user.impersonate");
-    await expect.poll(() => page.locator('[data-action="user.impersonate"]').count()).toBe(1);
+    await poll(() => page.locator('[data-action="user.impersonate"]').count()).toBe(1);
     expect(await page.locator('[data-action="user.impersonate"]').textContent()).toContain("admin@e3.local");
     await context.close();
 

@@ -87,7 +87,8 @@ describe("portal in Chromium", () => {
 
     await page.getByTestId("user-menu").click();
     await page.getByRole("menuitem", { name: "Sign out" }).click();
-    await page.waitForURL(`${portal.url}/sign-in`);
+    await page.waitForURL(`${portal.url}/sign-in?reason=signed-out`);
+    await expect.poll(() => page.getByText("You have signed out.").count()).toBe(1);
     // The session is gone: the dashboard sends the visitor back to sign in.
     await page.goto(`${portal.url}/dashboard`);
     await page.waitForURL(`${portal.url}/sign-in`);

@@ -1,7 +1,6 @@
 import type { ReactNode } from "react";
 import { AppShell } from "../../components/shell/app-shell.tsx";
 import { ImpersonationBanner } from "../../components/shell/impersonation-banner.tsx";
-import { adminNav, clientNav } from "../../components/shell/nav.ts";
 import { requireSignedIn } from "../../components/shell/session.ts";
 import { SessionWatch } from "../../components/shell/session-watch.tsx";
 import { sessionIdleSeconds } from "../../lib/server-context.ts";
@@ -17,7 +16,7 @@ export default async function AccountLayout({ children }: { children: ReactNode 
       <SessionWatch idleSeconds={sessionIdleSeconds()} />
       <AppShell
         user={user}
-        nav={user.role === "admin" ? adminNav : clientNav}
+        section={user.role === "admin" ? "admin" : "client"}
         banner={impersonatedBy ? <ImpersonationBanner email={user.email} /> : undefined}
       >
         {children}

@@ -1,7 +1,6 @@
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
 import { AppShell } from "../../components/shell/app-shell.tsx";
-import { adminNav } from "../../components/shell/nav.ts";
 import { requireSignedIn } from "../../components/shell/session.ts";
 import { SessionWatch } from "../../components/shell/session-watch.tsx";
 import { sessionIdleSeconds } from "../../lib/server-context.ts";
@@ -19,7 +18,7 @@ export default async function AdminLayout({ children }: { children: ReactNode })
   return (
     <ApiProvider>
       <SessionWatch idleSeconds={sessionIdleSeconds()} />
-      <AppShell user={user} nav={adminNav}>
+      <AppShell user={user} section="admin">
         {children}
       </AppShell>
     </ApiProvider>

@@ -16,7 +16,7 @@ import {
   DropdownMenuTrigger,
 } from "../ui/dropdown-menu.tsx";
 import { TooltipProvider } from "../ui/tooltip.tsx";
-import { adminNavLink, clientNav, isActive, type NavItem } from "./nav.ts";
+import { adminNav, adminNavLink, clientNav, isActive, type NavItem } from "./nav.ts";
 import { ThemeToggle } from "./theme.tsx";
 
 export type ShellUser = { name: string; email: string; role: "admin" | "client" };
@@ -105,15 +105,19 @@ function UserMenu({ user }: { user: ShellUser }) {
  */
 export function AppShell({
   user,
-  nav = clientNav,
+  section,
+  nav: givenNav,
   banner,
   children,
 }: {
   user: ShellUser;
+  /** Which side's navigation, for server layouts (icons are functions and cannot cross to the client as `nav`). */
+  section?: "client" | "admin";
   nav?: NavItem[];
   banner?: ReactNode;
   children: ReactNode;
 }) {
+  const nav = givenNav ?? (section === "admin" ? adminNav : clientNav);
   const pathname = usePathname();
   const [drawerOpen, setDrawerOpen] = useState(false);
   // Admins see the Admin link beside the client sections; the admin side passes its own navigation.
