@@ -1,6 +1,6 @@
 "use client";
 
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { TRPCClientError } from "@trpc/client";
 import { useRouter } from "next/navigation";
 import { useDeferredValue, useMemo, useState } from "react";
@@ -37,6 +37,7 @@ export function JobWizard({
   const trpc = useTRPC();
   const client = useTRPCClient();
   const router = useRouter();
+  const queryClient = useQueryClient();
   const [draft, setDraft] = useState<JobDraft>(() => initial ?? defaultDraft());
   const [serverAttempt, setServerAttempt] = useState(0);
   const editing = jobId !== undefined;
@@ -93,7 +94,11 @@ export function JobWizard({
       }
       return client.jobs.create.mutate(input);
     },
-    onSuccess: (job) => router.push(`/jobs?saved=${encodeURIComponent((job as { id: string }).id)}`),
+    onSuccess: async (job) => {
+      // The list (and an edited job) must show what was just saved, not a cached copy.
+      await queryClient.invalidateQueries(trpc.jobs.pathFilter());
+      router.push(`/jobs?saved=${encodeURIComponent((job as { id: string }).id)}`);
+    },
     onError: (error) => {
       // The server's field messages go back to their steps; the wizard jumps to the first one.
       const fieldErrors =

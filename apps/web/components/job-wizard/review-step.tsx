@@ -120,6 +120,8 @@ export function ReviewStep({
         </Button>
         {showJson && (
           <pre
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard
+            tabIndex={0}
             className="mt-2 max-h-96 overflow-auto rounded-md bg-slate-100 p-3 text-xs dark:bg-slate-800"
             data-testid="job-json"
           >

@@ -123,7 +123,17 @@ export function SourceStep({ draft, update, errors }: StepProps) {
   const [typed, setTyped] = useState("");
   const add = (path: string) => {
     const clean = path.trim();
-    if (clean && !draft.sourcePaths.includes(clean)) update((d) => void d.sourcePaths.push(clean));
+    if (clean && !draft.sourcePaths.includes(clean)) {
+      update((d) => {
+        d.sourcePaths.push(clean);
+      });
+    }
+  };
+  // A typed folder is also shown in the browser below, so the pattern preview has something to work on.
+  const addTyped = () => {
+    add(typed);
+    if (typed.trim()) setBrowsing(typed.trim());
+    setTyped("");
   };
   const patternsHelp =
     draft.engine === "backup"
@@ -168,21 +178,13 @@ export function SourceStep({ draft, update, errors }: StepProps) {
               onKeyDown={(event) => {
                 if (event.key === "Enter") {
                   event.preventDefault();
-                  add(typed);
-                  setTyped("");
+                  addTyped();
                 }
               }}
               placeholder="/home/ann/Documents or C:\Users\Ann\Documents"
             />
           </Field>
-          <Button
-            variant="secondary"
-            onClick={() => {
-              add(typed);
-              setTyped("");
-            }}
-            disabled={!typed.trim()}
-          >
+          <Button variant="secondary" onClick={addTyped} disabled={!typed.trim()}>
             Add
           </Button>
         </div>

@@ -3,7 +3,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { Search } from "lucide-react";
 import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { useAgentBrowse } from "../../lib/agent-browse.ts";
 import { formatAbsolute, formatBytes, formatCount } from "../../lib/format.ts";
 import { useTRPC, useTRPCClient } from "../../lib/trpc-client.tsx";
@@ -38,8 +38,8 @@ function FileSearch({ jobId, onPick }: { jobId: string; onPick: (chosen: Chosen,
   const [path, setPath] = useState<string | null>(null);
   const search = useAgentBrowse(pattern ? { kind: "search", jobId, pattern, distinctPaths: true } : null);
   const versions = useAgentBrowse(path ? { kind: "versions", jobId, path } : null);
-  function submit(event: FormEvent) {
-    event.preventDefault();
+  // Not a <form>: the search sits inside the wizard's form, and Enter must search, not go to the next step.
+  function submit() {
     setPath(null);
     const trimmed = typed.trim();
     // A plain word finds names containing it, as people expect from a search box.
@@ -47,14 +47,24 @@ function FileSearch({ jobId, onPick }: { jobId: string; onPick: (chosen: Chosen,
   }
   return (
     <div className="space-y-4">
-      <form onSubmit={submit} aria-label="Search the snapshots" className="flex items-end gap-2">
+      <search className="flex items-end gap-2">
         <Field label="File or folder name" className="flex-1" description="A word, or a pattern like *.docx">
-          <Input name="search" value={typed} onChange={(event) => setTyped(event.target.value)} />
+          <Input
+            name="search"
+            value={typed}
+            onChange={(event) => setTyped(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === "Enter") {
+                event.preventDefault();
+                submit();
+              }
+            }}
+          />
         </Field>
-        <Button type="submit" variant="secondary">
+        <Button variant="secondary" onClick={submit}>
           <Search aria-hidden /> Search
         </Button>
-      </form>
+      </search>
       {search.isFetching && <p className="text-sm text-slate-600 dark:text-slate-400">Searching the snapshots…</p>}
       {search.error && <ErrorState error={search.error} onRetry={() => search.refetch()} what="The search" />}
       {search.data && (

@@ -121,19 +121,18 @@ function JobsList() {
                         variant="secondary"
                         onClick={() => runNow.mutate({ jobId: job.id })}
                         pending={runNow.isPending && runNow.variables?.jobId === job.id}
-                        aria-label={`Run ${job.name} now`}
                       >
-                        <Play aria-hidden /> Run now
+                        <Play aria-hidden /> Run now<span className="sr-only">: {job.name}</span>
                       </Button>
                       <Button size="sm" variant="ghost" asChild>
-                        <Link href={`/jobs/${job.id}/edit`} aria-label={`Edit ${job.name}`}>
-                          <Pencil aria-hidden /> Edit
+                        <Link href={`/jobs/${job.id}/edit`}>
+                          <Pencil aria-hidden /> Edit<span className="sr-only">: {job.name}</span>
                         </Link>
                       </Button>
                       {job.engine === "backup" && (
                         <Button size="sm" variant="ghost" asChild>
-                          <Link href={`/restore?jobId=${job.id}`} aria-label={`Restore from ${job.name}`}>
-                            <ArchiveRestore aria-hidden /> Restore
+                          <Link href={`/restore?jobId=${job.id}`}>
+                            <ArchiveRestore aria-hidden /> Restore<span className="sr-only">: {job.name}</span>
                           </Link>
                         </Button>
                       )}
