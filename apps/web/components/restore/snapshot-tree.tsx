@@ -136,7 +136,6 @@ function Item({
       aria-posinset={position}
       aria-expanded={folder ? open : undefined}
       aria-checked={checked}
-      aria-label={entry.name}
       data-path={entry.path}
       data-type={entry.type}
       tabIndex={focusable ? 0 : -1}
@@ -172,17 +171,17 @@ function Item({
         ) : (
           <File className="size-4 shrink-0 text-slate-500" aria-hidden />
         )}
+        {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: a mouse shortcut; the tree item handles the keys */}
         <span
           className="min-w-0 flex-1 cursor-pointer truncate"
           onClick={() => (folder ? context.setExpanded(entry.path, !open) : context.toggle(entry))}
-          aria-hidden
         >
           {entry.name}
         </span>
-        <span className="hidden w-24 shrink-0 text-right text-slate-600 sm:inline dark:text-slate-400" aria-hidden>
+        <span className="hidden w-24 shrink-0 text-right text-slate-600 sm:inline dark:text-slate-400">
           {folder ? "" : formatBytes(entry.size)}
         </span>
-        <span className="hidden w-48 shrink-0 text-right text-slate-600 md:inline dark:text-slate-400" aria-hidden>
+        <span className="hidden w-48 shrink-0 text-right text-slate-600 md:inline dark:text-slate-400">
           {entry.mtime ? formatAbsolute(entry.mtime) : ""}
         </span>
       </div>
