@@ -217,6 +217,7 @@ export E3_TEST_S3_ENDPOINT=http://127.0.0.1:$s3_port
 export E3_TEST_S3_ACCESS_KEY=$s3_access
 export E3_TEST_S3_SECRET_KEY=$s3_secret
 export E3_TEST_S3_REGION=$s3_region
+export E3_ALLOWED_S3_ENDPOINTS=http://127.0.0.1:$s3_port
 EOF
 }
 

@@ -41,9 +41,17 @@ export function portalHarness() {
   /** `keep`: not stopped after the test; the caller stops it (stopGracefully) when the file is done with it. */
   async function startPortal(env: NodeJS.ProcessEnv, options: { keep?: boolean } = {}): Promise<RunningPortal> {
     const port = await freePort();
+    // The test S3 server sits on loopback, which the wizard's probes refuse unless the provider allows it.
+    const allowedS3 = process.env.E3_ALLOWED_S3_ENDPOINTS ?? process.env.E3_TEST_S3_ENDPOINT ?? "";
     const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {
       cwd: root,
-      env: { ...process.env, ...env, PORT: String(port), WORKER_TICK_SECONDS: "1" },
+      env: {
+        ...process.env,
+        E3_ALLOWED_S3_ENDPOINTS: allowedS3,
+        ...env,
+        PORT: String(port),
+        WORKER_TICK_SECONDS: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     if (!options.keep) running.push(child);

@@ -11,7 +11,19 @@ describe("readServerConfig", () => {
       E3_PUBLIC_URL: "http://127.0.0.1:3000",
       SMTP_FROM: "e3 backup <no-reply@localhost>",
       E3_SESSION_IDLE_MINUTES: 30,
+      E3_ALLOWED_S3_ENDPOINTS: [],
     });
+  });
+
+  it("reads the allowed S3 endpoints as origins and names a bad entry", () => {
+    const config = readServerConfig({
+      DATABASE_URL: "postgresql://x/y",
+      E3_ALLOWED_S3_ENDPOINTS: "http://127.0.0.1:19000, https://MinIO.lan/ ,",
+    });
+    expect(config.E3_ALLOWED_S3_ENDPOINTS).toEqual(["http://127.0.0.1:19000", "https://minio.lan:443"]);
+    expect(() =>
+      readServerConfig({ DATABASE_URL: "postgresql://x/y", E3_ALLOWED_S3_ENDPOINTS: "10.0.0.5:9000" }),
+    ).toThrow(/E3_ALLOWED_S3_ENDPOINTS: "10.0.0.5:9000" is not an http\(s\) URL/);
   });
 
   it("refuses an idle timeout that is not a whole number of minutes", () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseAllowedEndpoints } from "./services/endpoint-guard.ts";
 
 // Server configuration, read and validated once. Every variable is documented in the README.
 
@@ -27,6 +28,16 @@ const serverEnvSchema = z
       .min(1, "must be at least 1 minute")
       .max(30 * 24 * 60, "must be at most 30 days")
       .default(30),
+    /** S3 endpoints on private or loopback addresses the wizard's probes may still reach (the provider's own). */
+    E3_ALLOWED_S3_ENDPOINTS: z
+      .string()
+      .optional()
+      .transform((value, context) => {
+        const parsed = parseAllowedEndpoints(value);
+        if ("origins" in parsed) return parsed.origins;
+        context.addIssue({ code: "custom", message: parsed.error });
+        return z.NEVER;
+      }),
   })
   .refine((env) => env.AGENT_RECLAIM_GRACE_SECONDS < env.AGENT_WATCHDOG_TIMEOUT_SECONDS, {
     message:

@@ -21,7 +21,8 @@ export type SessionUser = {
 export type Context = {
   db: Database;
   keyring: Keyring;
-  config: Pick<ServerConfig, "AGENT_WATCHDOG_TIMEOUT_SECONDS" | "AGENT_RECLAIM_GRACE_SECONDS">;
+  config: Pick<ServerConfig, "AGENT_WATCHDOG_TIMEOUT_SECONDS" | "AGENT_RECLAIM_GRACE_SECONDS"> &
+    Partial<Pick<ServerConfig, "E3_ALLOWED_S3_ENDPOINTS">>;
   user: SessionUser | null;
   /** The admin's user id while an admin views the portal as a client user. */
   impersonatedBy: string | null;

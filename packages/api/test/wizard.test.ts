@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3TestBuckets, testBackend } from "../../engine/test/storage-s3-env.ts";
 import { appRouter } from "../src/routers/index.ts";
 import { sealSecret } from "../src/secrets/envelope.ts";
+import { endpointOrigin } from "../src/services/endpoint-guard.ts";
+import { writeSetting } from "../src/services/settings.ts";
 import { createCallerFactory } from "../src/trpc.ts";
 import { createHarness, createJob, createTenant, enrollAgent, type Harness } from "./fixtures.ts";
 
@@ -28,7 +30,8 @@ beforeAll(async () => {
   client = callerFor({
     db: harness.db,
     keyring: harness.keyring,
-    config: harness.deps.config,
+    // As the test services' environment sets E3_ALLOWED_S3_ENDPOINTS: the S3 server on loopback is the provider's.
+    config: { ...harness.deps.config, E3_ALLOWED_S3_ENDPOINTS: [endpointOrigin(s3.endpoint)!] },
     user: { id: "u-wizard", email: "w@example.com", name: "W", role: "client", tenantId },
     impersonatedBy: null,
     ip: null,
@@ -78,9 +81,13 @@ describe("destinations (S3 from the wizard)", () => {
     expect(wrongSecret).toMatchObject({ ok: false, code: "S3_BAD_CREDENTIALS" });
     expect(JSON.stringify(wrongSecret)).not.toContain("not-the-secret");
 
-    const unreachable = await client.destinations.test({ ...keys(), endpoint: "http://127.0.0.1:9", bucket: "e3-any" });
+    const unreachable = await client.destinations.test({
+      ...keys(),
+      endpoint: "http://e3-no-such-host.invalid:9000",
+      bucket: "e3-any",
+    });
     expect(unreachable).toMatchObject({ ok: false, code: "S3_UNREACHABLE" });
-    expect(unreachable.ok === false && unreachable.message).toContain("http://127.0.0.1:9");
+    expect(unreachable.ok === false && unreachable.message).toContain("http://e3-no-such-host.invalid:9000");
 
     const error = await client.destinations
       .createBucket({ ...keys(), bucket: "Not_A_Bucket" })
@@ -107,6 +114,57 @@ describe("destinations (S3 from the wizard)", () => {
     expect(Array.isArray(listed)).toBe(true);
     const bucket = buckets.bucket("wizard-stored");
     expect(await client.destinations.createBucket({ jobId: job.id, bucket })).toEqual({ created: true, bucket });
+  });
+});
+
+describe("destinations refuse private addresses (SSRF)", () => {
+  // The same S3 server under another name (localhost) and another loopback port: reachable, but not allowed.
+  const viaLocalhost = () => s3.endpoint.replace("127.0.0.1", "localhost");
+
+  it("refuses loopback, private and link-local endpoints in all three procedures, naming the endpoint", async () => {
+    const refusedTest = await client.destinations.test({ ...keys(), endpoint: viaLocalhost(), bucket: "e3-any" });
+    expect(refusedTest).toMatchObject({ ok: false, code: "S3_ENDPOINT_REFUSED" });
+    expect(refusedTest.ok === false && refusedTest.message).toContain(`the S3 endpoint ${viaLocalhost()} resolves to`);
+
+    for (const endpoint of [viaLocalhost(), "http://127.0.0.1:5432", "http://169.254.169.254", "http://[::1]:19000"]) {
+      const listed = await client.destinations.buckets({ ...keys(), endpoint }).catch((e: unknown) => e);
+      expect(listed, endpoint).toBeInstanceOf(TRPCError);
+      expect((listed as TRPCError).code).toBe("BAD_REQUEST");
+      expect((listed as TRPCError).message).toContain(`the S3 endpoint ${endpoint}`);
+    }
+    const bucket = `e3-ssrf-refused-${Date.now().toString(36)}`; // never created, so not in the cleanup list
+    const created = await client.destinations
+      .createBucket({ ...keys(), endpoint: viaLocalhost(), bucket })
+      .catch((e: unknown) => e);
+    expect((created as TRPCError).message).toContain("loopback, private or link-local");
+    // Refused before any request: the bucket was not created on the server behind the refused name.
+    await expect(admin.send(new HeadBucketCommand({ Bucket: bucket }))).rejects.toThrow();
+  });
+
+  it("refuses a stored job's private endpoint too", async () => {
+    const job = await createJob(harness, tenantId, agentId, {
+      destEndpoint: viaLocalhost(),
+      destAccessKeyEnc: sealSecret(harness.keyring, s3.accessKeyId, "dest_access_key_enc"),
+      destSecretKeyEnc: sealSecret(harness.keyring, s3.secretAccessKey, "dest_secret_key_enc"),
+    });
+    const error = await client.destinations.buckets({ jobId: job.id }).catch((e: unknown) => e);
+    expect((error as TRPCError).message).toContain(`the S3 endpoint ${viaLocalhost()}`);
+  });
+
+  it("reaches a private endpoint that the admin configured as the agent S3 endpoint", async () => {
+    await writeSetting(harness.db, "agent_s3_endpoint", viaLocalhost());
+    try {
+      const listed = await client.destinations.buckets({ ...keys(), endpoint: undefined });
+      expect(Array.isArray(listed)).toBe(true);
+      const bucket = buckets.bucket("ssrf-admin");
+      expect(await client.destinations.createBucket({ ...keys(), endpoint: viaLocalhost(), bucket })).toEqual({
+        created: true,
+        bucket,
+      });
+      await admin.send(new HeadBucketCommand({ Bucket: bucket }));
+    } finally {
+      await harness.db.setting.delete({ where: { key: "agent_s3_endpoint" } });
+    }
   });
 });
 

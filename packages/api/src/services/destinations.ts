@@ -10,6 +10,7 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { openSecret } from "../secrets/envelope.ts";
 import type { Context } from "../trpc.ts";
+import { checkS3Endpoint, endpointRefusal, publicOnlyRequestHandler, refuseEndpoint } from "./endpoint-guard.ts";
 import { bucketNameSchema } from "./job-schemas.ts";
 import { requireTenantJob } from "./jobs.ts";
 import { readSetting } from "./settings.ts";
@@ -37,7 +38,9 @@ export const testDestinationInputSchema = s3ProbeInputSchema.extend({
   prefix: z.string().max(1024).optional(),
 });
 
-async function resolveClient(ctx: Pick<Context, "db" | "keyring">, tenantId: string, input: S3ProbeInput) {
+type ProbeContext = Pick<Context, "db" | "keyring"> & { config?: Partial<Context["config"]> };
+
+async function resolveClient(ctx: ProbeContext, tenantId: string, input: S3ProbeInput) {
   let accessKeyId = input.accessKeyId;
   let secretAccessKey = input.secretAccessKey;
   let endpoint = input.endpoint;
@@ -53,7 +56,8 @@ async function resolveClient(ctx: Pick<Context, "db" | "keyring">, tenantId: str
     endpoint ??= job.destEndpoint ?? undefined;
     region ??= job.destRegion ?? undefined;
   }
-  endpoint ??= (await readSetting(ctx.db, "agent_s3_endpoint")) ?? undefined;
+  const agentEndpoint = await readSetting(ctx.db, "agent_s3_endpoint");
+  endpoint ??= agentEndpoint ?? undefined;
   region ??= (await readSetting(ctx.db, "agent_s3_region")) ?? "us-east-1";
   if (!endpoint) {
     throw new TRPCError({
@@ -64,12 +68,19 @@ async function resolveClient(ctx: Pick<Context, "db" | "keyring">, tenantId: str
   if (!accessKeyId || !secretAccessKey) {
     throw new TRPCError({ code: "BAD_REQUEST", message: "enter the access key id and the secret access key first" });
   }
+  // Not a way into the provider's own network (SSRF): see endpoint-guard.ts.
+  const verdict = await checkS3Endpoint(endpoint, {
+    agentEndpoint,
+    allowList: ctx.config?.E3_ALLOWED_S3_ENDPOINTS ?? [],
+  });
+  if (!verdict.allowed) refuseEndpoint(verdict);
   const { forcePathStyle } = parseS3Location(`s3:${endpoint.replace(/\/+$/, "")}/probe`);
   const client = new S3Client({
     endpoint,
     region,
     forcePathStyle,
     maxAttempts: 1,
+    ...(verdict.trusted ? {} : { requestHandler: publicOnlyRequestHandler(requestTimeoutMs) }),
     credentials: { accessKeyId, secretAccessKey },
   });
   return { client, endpoint };
@@ -84,6 +95,12 @@ export function describeS3Error(error: unknown, endpoint: string, bucket?: strin
   const cause = (error as { cause?: { code?: string } } | null)?.cause?.code ?? (error as { code?: string })?.code;
   if (name === "TimeoutError" || name === "AbortError") {
     return { code: "S3_TIMEOUT", message: `${endpoint} did not answer within ${requestTimeoutMs / 1000} s` };
+  }
+  if (cause === "E3_ENDPOINT_REFUSED") {
+    return {
+      code: "S3_ENDPOINT_REFUSED",
+      message: `the S3 endpoint ${endpoint} resolved to a loopback, private or link-local address when connecting; refused`,
+    };
   }
   if (cause && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|EHOSTUNREACH|CERT_|DEPTH_ZERO|UNABLE_TO)/.test(cause)) {
     return { code: "S3_UNREACHABLE", message: `cannot reach ${endpoint} (${cause}); check the endpoint URL` };
@@ -123,11 +140,19 @@ const deadline = () => ({ abortSignal: AbortSignal.timeout(requestTimeoutMs) });
  * (a `config` object under the prefix: restic's marker), so the user knows whether the first run creates or reuses one.
  */
 export async function testDestination(
-  ctx: Pick<Context, "db" | "keyring">,
+  ctx: ProbeContext,
   tenantId: string,
   input: z.infer<typeof testDestinationInputSchema>,
 ) {
-  const { client, endpoint } = await resolveClient(ctx, tenantId, input);
+  let resolved: Awaited<ReturnType<typeof resolveClient>>;
+  try {
+    resolved = await resolveClient(ctx, tenantId, input);
+  } catch (error) {
+    const refusal = endpointRefusal(error);
+    if (refusal) return { ok: false as const, ...refusal };
+    throw error;
+  }
+  const { client, endpoint } = resolved;
   const prefix = (input.prefix ?? "").replace(/^\/+|\/+$/g, "");
   try {
     // A listing rather than HEAD: its error body names the problem (HEAD answers a bare 403 for a wrong secret).
@@ -169,7 +194,7 @@ export async function testDestination(
 }
 
 /** The buckets these keys can see, for the bucket picker. */
-export async function listBuckets(ctx: Pick<Context, "db" | "keyring">, tenantId: string, input: S3ProbeInput) {
+export async function listBuckets(ctx: ProbeContext, tenantId: string, input: S3ProbeInput) {
   const { client, endpoint } = await resolveClient(ctx, tenantId, input);
   try {
     const answer = await client.send(new ListBucketsCommand({}), deadline());
@@ -185,11 +210,7 @@ export async function listBuckets(ctx: Pick<Context, "db" | "keyring">, tenantId
   }
 }
 
-export async function createBucket(
-  ctx: Pick<Context, "db" | "keyring">,
-  tenantId: string,
-  input: S3ProbeInput & { bucket: string },
-) {
+export async function createBucket(ctx: ProbeContext, tenantId: string, input: S3ProbeInput & { bucket: string }) {
   const { client, endpoint } = await resolveClient(ctx, tenantId, input);
   try {
     await client.send(new CreateBucketCommand({ Bucket: input.bucket }), deadline());
