@@ -11,9 +11,9 @@ import { launchChromium, screenshotsDir, seededCredentials, signIn } from "./ses
 import { totpCode } from "./totp.ts";
 
 // The account and admin side in Debian's Chromium against the production build: password reset through a real SMTP
-// listener, TOTP set-up and sign-in with codes computed here, session expiry, the admin's "view as client" banner,
-// full maintenance from a job's page, validated settings, a client refused the admin side, and every admin and
-// account page screenshotted in light and dark mode and checked with axe.
+// listener, TOTP set-up and sign-in with codes computed here, session expiry, idle sign-out (E3_SESSION_IDLE_MINUTES),
+// the admin's "view as client" banner, full maintenance from a job's page, validated settings, a client refused the
+// admin side, and every admin and account page screenshotted in light and dark mode and checked with axe.
 
 const { startPortal, cleanups } = portalHarness();
 let browser: Browser;
@@ -66,8 +66,15 @@ describe("account: password reset, TOTP and session expiry", () => {
   it("resets a forgotten password from the emailed link, turns on TOTP and signs in with a code, and expires a session", {
     timeout: 240_000,
   }, async () => {
-    const { portal, db } = await portalWithDatabase("account", { SMTP_URL: smtp.url });
+    // The shortest idle timeout there is (1 minute): a second browser, signed in as the admin, sits untouched on the
+    // fleet page while the client's flow below runs (its own input keeps its session alive), and must be signed out.
+    const { portal, db } = await portalWithDatabase("account", { SMTP_URL: smtp.url, E3_SESSION_IDLE_MINUTES: "1" });
     const client = seededCredentials(portal.output(), "client");
+    const idle = await browser.newContext({ colorScheme: "light" });
+    const idlePage = await idle.newPage();
+    await signIn(idlePage, portal.url, seededCredentials(portal.output(), "admin"));
+    await idlePage.goto(`${portal.url}/admin/tenants`);
+    const idleSince = Date.now();
     const context = await browser.newContext({ colorScheme: "light" });
     const page = await context.newPage();
 
@@ -148,12 +155,36 @@ describe("account: password reset, TOTP and session expiry", () => {
     await shoot(page, "sign-in-expired", "light");
     await context.close();
 
+    // The idle admin: after a minute without input the page signed itself out, back to sign-in with the reason and
+    // the page to return to, and the session is gone on the server too.
+    await idlePage.waitForURL(
+      (url) =>
+        url.pathname === "/sign-in" &&
+        url.searchParams.get("reason") === "idle" &&
+        url.searchParams.get("next") === "/admin/tenants",
+      { timeout: 120_000 },
+    );
+    expect(Date.now() - idleSince).toBeGreaterThanOrEqual(60_000);
+    await poll(() => idlePage.getByText("You were signed out after a period of inactivity").count()).toBe(1);
+    await shoot(idlePage, "sign-in-idle", "light");
+    // Signed out, or expired on the server by the same idle time: no admin session that could still be used.
+    expect(await db.session.count({ where: { user: { role: "admin" }, expiresAt: { gt: new Date() } } })).toBe(0);
+    const afterIdle = await idlePage.evaluate(() => fetch("/api/trpc/admin.fleet").then((response) => response.status));
+    expect(afterIdle).toBe(401);
+    await idle.close();
+
     for (const colorScheme of ["dark"] as const) {
       const dark = await browser.newContext({ colorScheme });
       const darkPage = await dark.newPage();
-      for (const path of ["/forgot-password", "/reset-password?token=x", "/sign-in?reason=expired"]) {
+      for (const path of [
+        "/forgot-password",
+        "/reset-password?token=x",
+        "/sign-in?reason=expired",
+        "/sign-in?reason=idle",
+      ]) {
         await darkPage.goto(`${portal.url}${path}`);
-        const name = path.slice(1).split("?")[0] === "sign-in" ? "sign-in-expired" : path.slice(1).split("?")[0]!;
+        const [page, reason] = path.slice(1).split("?reason=");
+        const name = reason ? `${page}-${reason}` : page!.split("?")[0]!;
         await shoot(darkPage, name, colorScheme);
       }
       await dark.close();
@@ -205,8 +236,8 @@ describe("admin side", () => {
     await page.waitForURL(`${portal.url}/admin`);
     await poll(() => page.getByTestId("fleet-protected").textContent()).toBe("0");
 
-    // Full maintenance from the job's page: a run and its command appear. No agent polls in this suite (the agent's
-    // maintenance is not wired yet), so the run stays queued; the agent suites cover what happens next.
+    // Full maintenance from the job's page: a run and its command appear. No agent polls in this suite, so the run
+    // stays queued; wizards.test.ts has a real agent carry a full maintenance out and the page show its success.
     await page.goto(`${portal.url}/admin/jobs`);
     await page.getByRole("link", { name: "Finance share" }).click();
     await page.waitForURL(`${portal.url}/admin/jobs/${job.id}`);

@@ -11,7 +11,7 @@ import {
 } from "../../lib/format.ts";
 import { ProgressBar } from "../ui/progress-bar.tsx";
 import { Tooltip } from "../ui/tooltip.tsx";
-import { phaseLabels, progressFraction, type RunProgressView } from "./progress.ts";
+import { phaseText, progressFraction, type RunProgressView } from "./progress.ts";
 
 function Stat({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
@@ -52,16 +52,7 @@ export function LiveProgress({
   const running = status === "running" || status === "starting";
   const now = useTick(running);
   const fraction = status === "success" ? 1 : progressFraction(progress);
-  const phase =
-    status === "queued"
-      ? "Waiting for the agent"
-      : status === "starting"
-        ? "Starting"
-        : progress.phase
-          ? (phaseLabels[progress.phase] ?? progress.phase)
-          : running
-            ? "Working"
-            : "—";
+  const phase = phaseText(status, progress.phase);
   const totalsKnown = progress.bytesTotal !== null || progress.filesTotal !== null;
   const of = (done: number | null, total: number | null, format: (n: number) => string) =>
     done === null ? "—" : total === null ? format(done) : `${format(done)} of ${format(total)}`;
@@ -76,7 +67,7 @@ export function LiveProgress({
         </p>
       </div>
       <ProgressBar value={running || status === "success" ? fraction : (fraction ?? 0)} label="Run progress" />
-      <dl className="grid grid-cols-2 gap-x-6 gap-y-3 sm:grid-cols-3 lg:grid-cols-6">
+      <dl className="grid grid-cols-2 gap-x-6 gap-y-3 sm:grid-cols-[repeat(auto-fill,minmax(11rem,1fr))]">
         <Stat
           label="Files"
           value={of(progress.filesDone, progress.filesTotal, (n) => formatCount(n))}

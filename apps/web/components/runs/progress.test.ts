@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { progressFraction, readProgress } from "./progress.ts";
+import { phaseText, progressFraction, readProgress } from "./progress.ts";
 
 describe("readProgress", () => {
   it("reads the agent's fields and the first current file", () => {
@@ -24,5 +24,17 @@ describe("readProgress", () => {
     expect(progressFraction(readProgress({ phase: "scanning", bytesDone: 1, bytesTotal: 2 }))).toBeNull();
     expect(progressFraction(readProgress({ phase: "uploading", bytesDone: 5 }))).toBeNull();
     expect(progressFraction(readProgress({ phase: "restoring", filesDone: 1, filesTotal: 4 }))).toBe(0.25);
+  });
+});
+
+describe("phaseText", () => {
+  it("says what a run in progress does, and how a finished one ended rather than its last phase", () => {
+    expect(phaseText("queued", null)).toBe("Waiting for the agent");
+    expect(phaseText("running", "uploading")).toBe("Uploading");
+    expect(phaseText("running", null)).toBe("Working");
+    expect(phaseText("success", "uploading")).toBe("Finished");
+    expect(phaseText("warning", "syncing")).toBe("Finished with warnings");
+    expect(phaseText("failed", "pruning")).toBe("Failed while pruning");
+    expect(phaseText("cancelled", null)).toBe("Cancelled");
   });
 });

@@ -52,3 +52,29 @@ export const phaseLabels: Record<string, string> = {
   pruning: "Pruning",
   syncing: "Syncing",
 };
+
+/**
+ * The live view's headline: what the run is doing now, or how it ended (a finished run's last reported phase is
+ * not what it is doing: "Uploading" on a successful backup read as if it were still going).
+ */
+export function phaseText(status: string, phase: string | null): string {
+  const label = phase ? (phaseLabels[phase] ?? phase) : null;
+  switch (status) {
+    case "queued":
+      return "Waiting for the agent";
+    case "starting":
+      return "Starting";
+    case "running":
+      return label ?? "Working";
+    case "success":
+      return "Finished";
+    case "warning":
+      return "Finished with warnings";
+    case "failed":
+      return label ? `Failed while ${label.toLowerCase()}` : "Failed";
+    case "cancelled":
+      return label ? `Cancelled while ${label.toLowerCase()}` : "Cancelled";
+    default:
+      return label ?? "—";
+  }
+}
