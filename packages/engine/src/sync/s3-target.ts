@@ -5,6 +5,13 @@ import { isStorageError } from "../storage/errors.ts";
 import { type RetryPolicy, retrying, type StorageOperation } from "../storage/retry.ts";
 import { type S3CredentialSource, type S3Credentials, S3Http } from "../storage/s3-http.ts";
 import { parseS3Location } from "../storage/s3-location.ts";
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  uploadPart,
+} from "../storage/s3-multipart.ts";
 import type { DestinationFile } from "./plan.ts";
 import { allLimited } from "./pool.ts";
 import type { RcloneFilter } from "./rclone-filter.ts";
@@ -115,7 +122,7 @@ export class S3Target implements SyncTarget {
     let marker: { keyMarker: string; uploadIdMarker: string } | undefined;
     do {
       const page = await this.#send("list", "open multipart uploads", signal, () =>
-        this.#client.listMultipartUploads(prefix, marker, "open multipart uploads", signal),
+        listMultipartUploads(this.#client, prefix, marker, "open multipart uploads", signal),
       );
       for (const upload of page.uploads) {
         // An upload without a start time is not known to be abandoned.
@@ -285,7 +292,7 @@ export class S3Target implements SyncTarget {
     const key = this.#key(file.path);
     const mtime = formatMtime(file.mtimeNs);
     const uploadId = await this.#send("save", file.path, signal, () =>
-      this.#client.createMultipartUpload(key, { [mtimeKey]: mtime, [md5Key]: md5Base64(md5) }, file.path, signal),
+      createMultipartUpload(this.#client, key, { [mtimeKey]: mtime, [md5Key]: md5Base64(md5) }, file.path, signal),
     );
     await this.#state.uploadStarted({ key, uploadId });
     let completed = false;
@@ -305,7 +312,8 @@ export class S3Target implements SyncTarget {
           etags[number - 1] = await this.#send("save", what, partSignal, async () => {
             const body = paced(part, bandwidth, count, partSignal);
             try {
-              const etag = await this.#client.uploadPart(
+              const etag = await uploadPart(
+                this.#client,
                 key,
                 uploadId,
                 number,
@@ -324,7 +332,7 @@ export class S3Target implements SyncTarget {
         signal,
       );
       const etag = await this.#send("save", file.path, signal, () =>
-        this.#client.completeMultipartUpload(key, uploadId, etags, file.path, signal),
+        completeMultipartUpload(this.#client, key, uploadId, etags, file.path, signal),
       );
       completed = true;
       await this.#state.uploadEnded(uploadId);
@@ -339,7 +347,7 @@ export class S3Target implements SyncTarget {
     try {
       await retrying(
         () =>
-          this.#client.abortMultipartUpload(key, uploadId, `${key} (abandoned upload)`, AbortSignal.timeout(60_000)),
+          abortMultipartUpload(this.#client, key, uploadId, `${key} (abandoned upload)`, AbortSignal.timeout(60_000)),
         { operation: "remove", target: key, policy: { attempts: 3, baseDelayMs: 200 } },
       );
     } catch (error) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { authorization, canonicalQuery, signingKey, uriEncode, xmlDecode, xmlElements, xmlText } from "./s3-http.ts";
+import { authorization, canonicalQuery, signingKey, uriEncode } from "./s3-sign.ts";
 
 // The lean S3 client's pure parts: SigV4 against the worked examples of AWS's S3 documentation ("Signature
-// Calculations for the Authorization Header: Transferring Payload in a Single Chunk"), S3's URI encoding, and the
-// XML reading. Its requests against a real server are in test/storage-s3-http.test.ts.
+// Calculations for the Authorization Header: Transferring Payload in a Single Chunk") and S3's URI encoding. The
+// client's requests against a real server are in test/storage-s3-http.test.ts.
 
 const accessKeyId = "AKIAIOSFODNN7EXAMPLE";
 const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -80,25 +80,12 @@ describe("SigV4 as AWS documents it", () => {
   });
 });
 
-describe("S3's URI encoding and XML", () => {
+describe("S3's URI encoding", () => {
   it("encodes everything but unreserved characters, keeping slashes in paths", () => {
     expect(uriEncode("a b+c/d~e_f.g-h")).toBe("a%20b%2Bc%2Fd~e_f.g-h");
     expect(uriEncode("a b/ü!'()*", true)).toBe("a%20b/%C3%BC%21%27%28%29%2A");
     expect(canonicalQuery({ uploads: "", prefix: "a b/", "list-type": "2" })).toBe(
       "list-type=2&prefix=a%20b%2F&uploads=",
     );
-  });
-
-  it("reads elements and decodes entities", () => {
-    const xml =
-      '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="x"><Contents><Key>a&amp;b</Key>' +
-      "<ETag>&quot;abc&quot;</ETag></Contents><Contents><Key>&#x1F600;&#65;&lt;&gt;&apos;</Key></Contents>" +
-      "<Prefix/></ListBucketResult>";
-    const entries = xmlElements(xml, "Contents");
-    expect(entries.map((entry) => xmlText(entry, "Key"))).toEqual(["a&b", "😀A<>'"]);
-    expect(xmlText(entries[0]!, "ETag")).toBe('"abc"');
-    expect(xmlText(xml, "Prefix")).toBe("");
-    expect(xmlText(xml, "Missing")).toBeUndefined();
-    expect(xmlDecode("&bogus; &#x110000;")).toBe("&bogus; &#x110000;");
   });
 });
