@@ -43,13 +43,21 @@ export type S3Request = {
   key?: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
-  /** A buffer, or a stream of exactly `contentLength` bytes. */
-  body?: Buffer | Readable;
+  /** A buffer, or a stream or writer of exactly `contentLength` bytes. */
+  body?: Buffer | Readable | BodyWriter;
   contentLength?: number;
   /** For messages: the object or operation. */
   what: string;
   signal?: AbortSignal | undefined;
 };
+
+/**
+ * A body that writes itself: `write` resolves once the chunk has left for the socket, so the writer may fill the
+ * same buffer again (a stream hands over a fresh buffer per chunk; 4 transfers of large files then leave tens of
+ * MiB of dead buffers for the garbage collector). One write at a time; it rejects once the request has ended or
+ * failed.
+ */
+export type BodyWriter = (write: (chunk: Buffer) => Promise<void>) => Promise<void>;
 
 export type S3Response = { status: number; headers: IncomingHttpHeaders; body: string };
 
@@ -118,7 +126,7 @@ export class S3Http {
 
   async putObject(
     key: string,
-    body: Buffer | Readable,
+    body: Buffer | Readable | BodyWriter,
     options: { contentLength: number; contentMd5: string; metadata?: Record<string, string>; what: string },
     signal: AbortSignal | undefined,
   ): Promise<{ etag: string }> {
@@ -274,7 +282,36 @@ export class S3Http {
       const body = request.body;
       if (body === undefined) outgoing.end();
       else if (Buffer.isBuffer(body)) outgoing.end(body);
-      else {
+      else if (typeof body === "function") {
+        let ended = false;
+        let pending: ((error: Error | null | undefined) => void) | undefined;
+        outgoing.once("close", () => {
+          ended = true;
+          pending?.(Object.assign(new Error("the request ended before its body was sent"), { code: "ECANCELED" }));
+        });
+        const write = (chunk: Buffer) =>
+          new Promise<void>((resolve, reject) => {
+            if (ended) {
+              reject(Object.assign(new Error("the request ended before its body was sent"), { code: "ECANCELED" }));
+              return;
+            }
+            pending = (error) => {
+              pending = undefined;
+              if (error) reject(error);
+              else resolve();
+            };
+            outgoing.write(chunk, (error) => pending?.(error));
+          });
+        body(write).then(
+          () => outgoing.end(),
+          (error: unknown) => {
+            // A failing body (a source file that vanished) is the caller's error, reported as it is.
+            if (ended) return;
+            bodyError = error;
+            outgoing.destroy(error as Error);
+          },
+        );
+      } else {
         // A failing body (a source file that vanished) is the caller's error, reported as it is.
         body.once("error", (error) => {
           bodyError = error;

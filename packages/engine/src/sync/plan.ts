@@ -57,7 +57,7 @@ export function compareFile(
 }
 
 /** Destination files the source no longer has (sync mode), in path order. */
-export function filesToDelete(source: ReadonlySet<string>, destination: Iterable<string>): string[] {
+export function filesToDelete(source: { has(path: string): boolean }, destination: Iterable<string>): string[] {
   return [...destination].filter((path) => !source.has(path)).sort();
 }
 

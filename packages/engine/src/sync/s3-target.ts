@@ -16,7 +16,7 @@ import type { DestinationFile } from "./plan.ts";
 import { allLimited } from "./pool.ts";
 import type { RcloneFilter } from "./rclone-filter.ts";
 import { formatMtime, md5Base64, md5FromEtag, md5FromMetadata, md5Key, mtimeKey, parseMtime } from "./rclone-meta.ts";
-import { type LocalFile, md5OfFile, paced, readRange } from "./source.ts";
+import { fileBody, type LocalFile, md5OfFile, paced, readRange } from "./source.ts";
 import { StateCache } from "./state-cache.ts";
 import type { SyncTarget, UploadContext } from "./target.ts";
 
@@ -58,7 +58,11 @@ export type S3TargetOptions = {
 
 type S3File = DestinationFile & { etag: string; lastModifiedMs: number; md5?: string | undefined; headed?: boolean };
 
-type Written = { size: number; etag: string; mtime: string; md5: string | undefined };
+/**
+ * What this run wrote, until finish() learns its Last-Modified. `path` is the source's own string (a key sliced
+ * from a listing page would keep the whole page alive in the cache); `md5` only when the ETag does not spell it.
+ */
+type Written = { path: string; size: number; etag: string; mtime: string; md5: string | undefined };
 
 export class S3Target implements SyncTarget {
   readonly description: string;
@@ -267,7 +271,9 @@ export class S3Target implements SyncTarget {
     const size = buffer?.byteLength ?? file.size;
     const mtime = formatMtime(file.mtimeNs);
     const response = await this.#send("save", file.path, signal, async () => {
-      const body = paced(buffer ?? { absolute: file.absolute, start: 0, end: size }, bandwidth, count, signal);
+      const body = buffer
+        ? paced(buffer, bandwidth, count, signal)
+        : fileBody({ absolute: file.absolute, start: 0, end: size }, bandwidth, count, signal);
       try {
         const sent = await this.#client.putObject(
           this.#key(file.path),
@@ -282,7 +288,7 @@ export class S3Target implements SyncTarget {
         throw error;
       }
     });
-    this.#written.set(file.path, { size, etag: response.etag, mtime, md5 });
+    this.#wrote(file.path, size, response.etag, mtime, md5);
   }
 
   async #uploadMultipart(file: LocalFile, context: UploadContext): Promise<void> {
@@ -336,10 +342,14 @@ export class S3Target implements SyncTarget {
       );
       completed = true;
       await this.#state.uploadEnded(uploadId);
-      this.#written.set(file.path, { size: file.size, etag, mtime, md5 });
+      this.#wrote(file.path, file.size, etag, mtime, md5);
     } finally {
       if (!completed) await this.#abortUpload(key, uploadId);
     }
+  }
+
+  #wrote(path: string, size: number, etag: string, mtime: string, md5: string | undefined): void {
+    this.#written.set(path, { path, size, etag, mtime, md5: md5 === md5FromEtag(etag) ? undefined : md5 });
   }
 
   /** Abandons an upload so its parts stop costing storage; runs even after the caller aborted. */
@@ -402,9 +412,9 @@ export class S3Target implements SyncTarget {
       present.add(object.path);
       const written = this.#written.get(object.path);
       if (written && written.etag === object.etag && written.size === object.size) {
-        this.#state.remember(object.path, {
-          size: object.size,
-          etag: object.etag,
+        this.#state.remember(written.path, {
+          size: written.size,
+          etag: written.etag,
           lastModifiedMs: object.lastModifiedMs,
           mtime: written.mtime,
           ...(written.md5 ? { md5: written.md5 } : {}),

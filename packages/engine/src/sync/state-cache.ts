@@ -63,10 +63,19 @@ export class StateCache {
     const document = (await readJson(cache.#file!)) as { version?: unknown; location?: unknown; objects?: unknown };
     // Another location hashing to the same name, or an older format: start afresh (HEADs, not wrong answers).
     if (document?.version === 1 && document.location === location && typeof document.objects === "object") {
-      const entries = Object.entries(document.objects ?? {});
-      if (entries.every(([, entry]) => isEntry(entry))) {
-        for (const [path, [size, etag, lastModifiedMs, mtime, md5]] of entries as [string, CacheEntry][])
-          cache.#objects.set(path, { size, etag, lastModifiedMs, mtime, ...(md5 ? { md5 } : {}) });
+      // One pass, no list of [path, entry] pairs beside the parsed document (a second copy of the cache).
+      const objects = (document.objects ?? {}) as Record<string, unknown>;
+      for (const path in objects) {
+        const entry = objects[path];
+        if (!isEntry(entry)) {
+          cache.#objects.clear();
+          break;
+        }
+        const [size, etag, lastModifiedMs, mtime, md5] = entry;
+        cache.#objects.set(
+          path,
+          md5 ? { size, etag, lastModifiedMs, mtime, md5 } : { size, etag, lastModifiedMs, mtime },
+        );
       }
     }
     const uploads = uploadsSchema.safeParse(await readJson(cache.#uploadsFile!));
@@ -116,10 +125,26 @@ export class StateCache {
   async save(): Promise<void> {
     if (!this.#file || !this.#dirty) return;
     this.#dirty = false;
-    const objects: Record<string, CacheEntry> = {};
-    for (const [path, entry] of this.#objects)
-      objects[path] = [entry.size, entry.etag, entry.lastModifiedMs, entry.mtime, entry.md5 ?? null];
-    await writeAtomically(this.#file, JSON.stringify({ version: 1, location: this.#location, objects }));
+    await writeAtomically(this.#file, this.#document());
+  }
+
+  /**
+   * The same JSON as `JSON.stringify({ version, location, objects })`, written a thousand entries at a time: the
+   * objects record and the whole document as one string were two more copies of the cache at the sync's end.
+   */
+  async *#document(): AsyncGenerator<string> {
+    yield `{"version":1,"location":${JSON.stringify(this.#location)},"objects":{`;
+    let chunk = "";
+    let count = 0;
+    for (const [path, entry] of this.#objects) {
+      const tuple: CacheEntry = [entry.size, entry.etag, entry.lastModifiedMs, entry.mtime, entry.md5 ?? null];
+      chunk += `${count === 0 ? "" : ","}${JSON.stringify(path)}:${JSON.stringify(tuple)}`;
+      if (++count % 1000 === 0) {
+        yield chunk;
+        chunk = "";
+      }
+    }
+    yield `${chunk}}}`;
   }
 
   openUploads(): OpenUpload[] {
@@ -156,7 +181,7 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+async function writeAtomically(file: string, text: string | AsyncIterable<string>): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, text);
   await rename(temporary, file);

@@ -278,7 +278,7 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
 
     let deletionsSkipped: string | undefined;
     if (settings.mode === "sync") {
-      const doomed = filesToDelete(new Set(sourceFiles.keys()), destination.keys());
+      const doomed = filesToDelete(sourceFiles, destination.keys());
       deletionsSkipped = deletionRefusal({
         sourceFiles: sourceFiles.size,
         destinationFiles: destination.size,
