@@ -38,9 +38,15 @@ export function portalHarness() {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  /** `keep`: not stopped after the test; the caller stops it (stopGracefully) when the file is done with it. */
-  async function startPortal(env: NodeJS.ProcessEnv, options: { keep?: boolean } = {}): Promise<RunningPortal> {
-    const port = await freePort();
+  /**
+   * `keep`: not stopped after the test; the caller stops it (stopGracefully) when the file is done with it. `port`:
+   * this one instead of a free one (a portal started again where its agents expect it).
+   */
+  async function startPortal(
+    env: NodeJS.ProcessEnv,
+    options: { keep?: boolean; port?: number } = {},
+  ): Promise<RunningPortal> {
+    const port = options.port ?? (await freePort());
     // The test S3 server sits on loopback, which the wizard's probes refuse unless the provider allows it.
     const allowedS3 = process.env.E3_ALLOWED_S3_ENDPOINTS ?? process.env.E3_TEST_S3_ENDPOINT ?? "";
     const child = spawn(process.execPath, [join(root, "scripts", "start.ts")], {

@@ -1,7 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
 import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
 import { portalHarness, type RunningPortal } from "../../../test/portal/portal.ts";
-import { agentCommand, runAgent } from "./agent-cli.ts";
+import { agentCommand, repositoryRoot, runAgent } from "./agent-cli.ts";
 
 // The agent end to end with real processes: the production build of the portal on PostgreSQL (test/portal's
 // harness), the real S3 server, and `e3-backup-agent enroll` and `run` as child processes. Jobs, restores and
@@ -39,7 +38,7 @@ afterAll(async () => {
 });
 
 const { startPortal, stopGracefully, cleanups } = portalHarness();
-// Agents and relays go first: the portal's graceful stop would otherwise wait for their keep-alive connections.
+// Agents go first: the portal's graceful stop would otherwise wait for their keep-alive connections.
 // (vitest runs after-hooks in reverse order, so this one runs before the harness's.)
 const beforePortalStops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -77,61 +76,65 @@ function startAgent(env: Record<string, string>): Agent {
   return { child, output: () => output, exited };
 }
 
-/** A TCP relay to the portal that the test can take down and bring back on the same port: an outage as agents see it. */
-async function relayTo(url: string) {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
+/** The worker alone (`pnpm worker`: watchdog, scheduler), ticking every second; stopped after the test. */
+function startWorker(env: Record<string, string>) {
+  const child = spawn(process.execPath, [join(repositoryRoot, "packages", "api", "src", "worker", "main.ts")], {
+    cwd: repositoryRoot,
+    env: { ...process.env, ...env, WORKER_TICK_SECONDS: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  await listen(0);
-  const port = (server.address() as AddressInfo).port;
-  const down = async () => {
-    // close() waits for open connections, and agents keep theirs alive: cut them.
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const socket of sockets) socket.destroy();
-    await closed;
-  };
-  beforePortalStops.push(down);
-  return { url: `http://127.0.0.1:${port}`, down, up: () => listen(port) };
+  let output = "";
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on("data", (chunk: Buffer) => {
+      output += chunk;
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  beforePortalStops.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  });
+  return { output: () => output };
 }
 
 type Timings = { grace: number; watchdog: number };
 const defaultTimings: Timings = { grace: 3, watchdog: 300 };
 
-/** The production build on a database of its own, and the tRPC caller's dependencies. */
-async function startPortalOn(label: string, timings: Timings, keep: boolean) {
+/**
+ * The production build on a database of its own, and the tRPC caller's dependencies. `down()` stops the server
+ * (scripts/start.ts with the portal and the worker: what an operator's restart or a crash takes away) and `up()`
+ * starts it again on the same port and database, where its agents expect it.
+ */
+async function startPortalOn(label: string, timings: Timings) {
   const database = await createTestDatabase(label);
   const secrets = {
     E3_SECRET_KEY: randomBytes(32).toString("base64"),
     E3_AUTH_SECRET: randomBytes(32).toString("base64"),
   };
-  const portal: RunningPortal = await startPortal(
-    {
-      DATABASE_URL: database.url,
-      ...secrets,
-      AGENT_RECLAIM_GRACE_SECONDS: String(timings.grace),
-      AGENT_WATCHDOG_TIMEOUT_SECONDS: String(timings.watchdog),
+  const env = {
+    DATABASE_URL: database.url,
+    ...secrets,
+    AGENT_RECLAIM_GRACE_SECONDS: String(timings.grace),
+    AGENT_WATCHDOG_TIMEOUT_SECONDS: String(timings.watchdog),
+  };
+  let portal: RunningPortal = await startPortal(env, { keep: true });
+  const port = Number(new URL(portal.url).port);
+  const server = {
+    url: portal.url,
+    async down() {
+      await stopGracefully(portal.child);
     },
-    { keep },
-  );
+    async up() {
+      portal = await startPortal(env, { keep: true, port });
+    },
+  };
   const db: Database = createDatabase(database.url, { poolSize: 2 });
   const stop = async () => {
     await stopGracefully(portal.child);
     await db.$disconnect();
     await database.drop();
   };
-  return { portal, db, keyring: keyringFromEnv(secrets), stop };
+  return { portal: server, env, db, keyring: keyringFromEnv(secrets), stop };
 }
 
 // One portal serves every case with the default timings (each case enrolls an agent of its own); a case that needs
@@ -144,10 +147,10 @@ afterAll(async () => {
 /** A portal (shared unless the timings differ), a client user's tRPC caller, and an agent enrolled through the CLI. */
 async function setup(label: string, timings = defaultTimings) {
   const shared = timings.grace === defaultTimings.grace && timings.watchdog === defaultTimings.watchdog;
-  if (shared) sharedPortal ??= startPortalOn("agent", timings, true);
-  const { portal, db, keyring, stop } = await (shared
+  if (shared) sharedPortal ??= startPortalOn("agent", timings);
+  const { portal, env, db, keyring, stop } = await (shared
     ? (sharedPortal as ReturnType<typeof startPortalOn>)
-    : startPortalOn(label, timings, false));
+    : startPortalOn(label, timings));
   if (!shared) cleanups.push(stop);
   const user = await db.user.findFirstOrThrow({ where: { role: "client" } });
   const portalApi = appRouter.createCaller({
@@ -171,7 +174,7 @@ async function setup(label: string, timings = defaultTimings) {
   expect(enrolled.stderr).toBe("");
   expect(enrolled.status).toBe(0);
   const agentId = (JSON.parse(enrolled.stdout) as { agent_id: string }).agent_id;
-  return { db, keyring, portal, portalApi, agentEnv, agentId, home };
+  return { db, keyring, portal, env, portalApi, agentEnv, agentId, home };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -459,13 +462,10 @@ describe("e3-backup-agent enroll and run against the portal", () => {
   });
 
   it("loses nothing while the portal is unreachable: the run's events and final report arrive once it is back", {
-    timeout: 120_000,
+    timeout: 240_000,
   }, async () => {
     const context = await setup("outage");
-    const { db, portalApi, agentEnv } = context;
-    const relay = await relayTo(context.portal.url);
-    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
-    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    const { db, portalApi, agentEnv, portal } = context;
     const source = join(dir, "outage-source");
     await mkdir(source);
     await writeRandomFile(join(source, "data.bin"), 8 * 1024 * 1024);
@@ -475,7 +475,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const { runId } = await portalApi.jobs.runNow({ jobId: job.jobId });
     // The portal goes away as soon as the agent has its run; the backup finishes while it is gone.
     await waitFor("the agent to claim the run", async () => first.output().includes(`starting backup run ${runId}`));
-    await relay.down();
+    await portal.down();
     await waitFor("the backup to end", async () => first.output().includes(`run ${runId} ended success`));
     const finalReport = join(agentEnv.E3_AGENT_STATE, "runs", runId, "final.json");
     await waitFor("the final report on disk", async () =>
@@ -489,7 +489,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     await first.exited;
     expect((await runOf(db, runId)).status).toMatch(/^(starting|running)$/);
 
-    await relay.up();
+    await portal.up();
     startAgent(agentEnv);
     const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"]);
     expect(done).toMatchObject({ status: "success", errorCode: null });
@@ -710,10 +710,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     timeout: 240_000,
   }, async () => {
     const context = await setup("outage60");
-    const { db, portalApi, agentEnv } = context;
-    const relay = await relayTo(context.portal.url);
-    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
-    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    const { db, portalApi, agentEnv, portal } = context;
     // Three folders at 2 MiB/s: about 75 s of syncing, each folder starting with a log line.
     const folders = ["folder-a", "folder-b", "folder-c"].map((name) => join(dir, "outage60", name));
     for (const folder of folders) {
@@ -733,10 +730,12 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const agent = startAgent(agentEnv);
     const { runId } = await portalApi.jobs.runNow({ jobId });
     await waitFor("the sync to start", async () => (await portalApi.runs.events({ runId })).length > 0);
-    await relay.down();
+    // The server process itself stops (portal and worker) for 60 s, then starts again on the same port.
+    await portal.down();
     const downAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 60_000));
-    await relay.up();
+    expect(await fetch(`${portal.url}/api/health`).catch(() => null)).toBeNull();
+    await portal.up();
     const done = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"], 120_000);
     expect(done, agent.output()).toMatchObject({ status: "success", errorCode: null });
     const { events, logs, messages } = await sequences(portalApi, runId);
@@ -754,10 +753,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     timeout: 180_000,
   }, async () => {
     const context = await setup("watchdog", { grace: 3, watchdog: 15 });
-    const { db, portalApi, agentEnv } = context;
-    const relay = await relayTo(context.portal.url);
-    const identity = JSON.parse(await readFile(agentEnv.E3_AGENT_CONFIG, "utf8")) as Record<string, unknown>;
-    await writeFile(agentEnv.E3_AGENT_CONFIG, JSON.stringify({ ...identity, server: relay.url }));
+    const { db, portalApi, agentEnv, portal } = context;
     const source = join(dir, "watchdog-source");
     await mkdir(source);
     for (let index = 0; index < 4; index++) await writeRandomFile(join(source, `part-${index}.bin`), 10 * 1024 * 1024);
@@ -772,11 +768,17 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const agent = startAgent(agentEnv);
     const { runId } = await portalApi.jobs.runNow({ jobId });
     await waitFor("the sync to start", async () => (await portalApi.runs.events({ runId })).length > 0);
-    await relay.down();
-    // The portal's worker (ticking every second) fails the silent run once its heartbeat is 15 s old.
+    // The server (portal and worker) stops for longer than the 15 s watchdog timeout; nobody fails the run meanwhile.
+    await portal.down();
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    expect((await runOf(db, runId)).status).toBe("running");
+    // The worker comes back first, as a separate `pnpm worker` process on the same database (start.ts would race
+    // its worker's first tick against the agent's first heartbeat to the portal): its watchdog fails the silent run.
+    const worker = startWorker(context.env);
     const failed = await waitForStatus(db, runId, ["success", "warning", "failed", "cancelled"], 60_000);
-    expect(failed).toMatchObject({ status: "failed", errorCode: "AGENT_OFFLINE" });
-    await relay.up();
+    expect(failed, worker.output()).toMatchObject({ status: "failed", errorCode: "AGENT_OFFLINE" });
+    await waitFor("the worker's log line", async () => worker.output().includes("1 runs failed AGENT_OFFLINE"));
+    await portal.up();
     // Back online, the agent learns the run is over, stops it, and takes the next one.
     await waitFor(
       "the agent to stop the failed run",
