@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -541,6 +541,71 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     await job.restic("unlock");
     expect((await job.restic("check", "--read-data")).stdout).toContain("no errors were found");
   });
+  it("resumes a restore after the agent is SIGKILLed: the files already restored are kept, the rest follow", {
+    // ~220 s on a loaded machine (a 128 MiB backup, then the restore twice over).
+    timeout: 420_000,
+  }, async () => {
+    const context = await setup("restore-resume");
+    const { db, portalApi, agentEnv } = context;
+    const source = join(dir, "restore-resume-source");
+    await mkdir(source);
+    const names = Array.from({ length: 8 }, (_, index) => `part-${index}.bin`);
+    for (const name of names) await writeRandomFile(join(source, name), 16 * 1024 * 1024);
+    const job = await createS3Job(context, "restore-resume", [source]);
+    const first = startAgent(agentEnv);
+    const backup = await portalApi.jobs.runNow({ jobId: job.jobId });
+    const backedUp = await waitForStatus(db, backup.runId, ["success", "warning", "failed", "cancelled"], 120_000);
+    expect(backedUp, first.output()).toMatchObject({ status: "success" });
+
+    const target = join(dir, "restore-resume-target");
+    const restore = await portalApi.restore.start({
+      jobId: job.jobId,
+      snapshotId: backedUp.snapshotId ?? "",
+      paths: [],
+      targetPath: target,
+      overwrite: "always",
+    });
+    // Killed once the first files are in place under their own names (the engine renames each once it is whole).
+    const restoredFolder = join(target, source);
+    const present = async () =>
+      (await readdir(restoredFolder).catch(() => [] as string[])).filter((name) => names.includes(name));
+    const before = await waitFor(
+      "the first restored files",
+      async () => {
+        const done = await present();
+        return done.length > 0 && done;
+      },
+      120_000,
+    );
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const atKill = await present();
+    expect(atKill.length, "the restore finished before the kill").toBeLessThan(names.length);
+    expect((await runOf(db, restore.restoreRunId)).status).toBe("running");
+    const inodes = new Map(
+      await Promise.all(atKill.map(async (name) => [name, (await stat(join(restoredFolder, name))).ino] as const)),
+    );
+
+    const second = startAgent(agentEnv);
+    const done = await waitForStatus(db, restore.restoreRunId, ["success", "failed", "cancelled"], 120_000);
+    expect(done, second.output()).toMatchObject({ status: "success", errorCode: null });
+    expect(second.output()).toContain(`resuming restore run ${restore.restoreRunId}`);
+    const types = (await portalApi.runs.events({ runId: restore.restoreRunId })).map((event) => event.type);
+    expect(types).toEqual(["RESTORE_STARTING", "RESTORE_RESUMING", "RESTORE_COMPLETED"]);
+    // The files the killed attempt finished were verified and kept (same inodes), not written again.
+    for (const [name, ino] of inodes) expect((await stat(join(restoredFolder, name))).ino, name).toBe(ino);
+    const stats = done.statsJson as { filesRestored: number; filesSkipped: number };
+    expect(stats.filesSkipped).toBeGreaterThanOrEqual(before.length);
+    expect(stats.filesRestored + stats.filesSkipped).toBe(names.length);
+    // Byte-identical, and nothing left of the killed attempt's temporary files.
+    expectSameFiles(await listFolder(restoredFolder), await listFolder(source));
+    const command = await waitFor("the restore command's answer", async () => {
+      const state = await portalApi.commands.get({ commandId: restore.commandId });
+      return state.status === "running" ? null : state;
+    });
+    expect(command).toMatchObject({ status: "completed" });
+  });
+
   it("syncs a folder exactly (the second run transfers nothing), runs a scheduled backup with retention, and does quick and full maintenance", {
     timeout: 240_000,
   }, async () => {

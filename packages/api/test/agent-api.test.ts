@@ -377,32 +377,41 @@ describe("POST /agent/push_events and /agent/push_logs", () => {
   });
 });
 
+/** A restore run and the command that carries it, as restore.start makes them. */
+async function queueRestore(
+  tenantId: string,
+  agentId: string,
+  jobId: string,
+  status: "pending" | "running",
+  payloadJson: { snapshotId: string; targetPath: string; paths?: string[] },
+) {
+  const restoreRun = await harness.db.run.create({
+    data: { tenantId, jobId, agentId, runType: "restore", trigger: "command", engine: "backup", destType: "s3" },
+  });
+  const command = await harness.db.runCommand.create({
+    data: {
+      tenantId,
+      agentId,
+      jobId,
+      runId: restoreRun.id,
+      type: "restore",
+      status,
+      payloadJson,
+      expiresAt: new Date(Date.now() + 600_000),
+    },
+  });
+  return { restoreRun, command };
+}
+
 describe("POST /agent/poll_pending_commands and /agent/complete_command", () => {
   it("delivers a restore command once, with its job's context, and moves it through its states", async () => {
     const tenant = await createTenant(harness.db);
     const agent = await enrollAgent(harness.deps, tenant.id);
     const job = await createJob(harness, tenant.id, agent.agentId);
-    const restoreRun = await harness.db.run.create({
-      data: {
-        tenantId: tenant.id,
-        jobId: job.id,
-        agentId: agent.agentId,
-        runType: "restore",
-        trigger: "command",
-        engine: "backup",
-        destType: "s3",
-      },
-    });
-    const command = await harness.db.runCommand.create({
-      data: {
-        tenantId: tenant.id,
-        agentId: agent.agentId,
-        jobId: job.id,
-        runId: restoreRun.id,
-        type: "restore",
-        payloadJson: { snapshotId: "b".repeat(64), targetPath: "/restore", paths: ["/a"] },
-        expiresAt: new Date(Date.now() + 600_000),
-      },
+    const { restoreRun, command } = await queueRestore(tenant.id, agent.agentId, job.id, "pending", {
+      snapshotId: "b".repeat(64),
+      targetPath: "/restore",
+      paths: ["/a"],
     });
     // A restore run is never claimed through next_run: the command carries it.
     expect((await callAgentApi(harness.deps, "next_run", {}, credentials(agent))).body).toEqual({ run: null });
@@ -426,6 +435,46 @@ describe("POST /agent/poll_pending_commands and /agent/complete_command", () => 
     expect((await complete("completed")).body).toEqual({ status: "completed" });
     expect((await complete("completed")).status).toBe(200);
     expect((await complete("failed")).status).toBe(409);
+  });
+
+  it("hands an agent back its own interrupted restore between the reclaim grace and the watchdog cutoff", async () => {
+    const tenant = await createTenant(harness.db);
+    const agent = await enrollAgent(harness.deps, tenant.id);
+    const stranger = await enrollAgent(harness.deps, tenant.id, "host-2");
+    const job = await createJob(harness, tenant.id, agent.agentId);
+    const { restoreRun, command } = await queueRestore(tenant.id, agent.agentId, job.id, "running", {
+      snapshotId: "c".repeat(64),
+      targetPath: "/restore",
+    });
+    const poll = async (who: typeof agent, body: Record<string, unknown> = {}) =>
+      (
+        (await callAgentApi(harness.deps, "poll_pending_commands", body, credentials(who))).body as {
+          commands: { commandId: string; job: { repository: { password: string } } | null }[];
+        }
+      ).commands;
+
+    await setAge(restoreRun.id, 60); // reported a minute ago: the agent is still restoring
+    expect(await poll(agent)).toEqual([]);
+
+    await setAge(restoreRun.id, 300); // silent past the 180 s grace, before the 720 s watchdog
+    expect(await poll(stranger)).toEqual([]);
+    expect(await poll(agent, { types: ["browse"] })).toEqual([]); // a busy agent's side poll never gets it
+    const [again] = await poll(agent);
+    expect(again).toMatchObject({ commandId: command.id, job: { repository: { password: "repository-password" } } });
+    const refreshed = await harness.db.run.findUniqueOrThrow({ where: { id: restoreRun.id } });
+    expect(Date.now() - refreshed.updatedAt.getTime()).toBeLessThan(10_000);
+    expect(await poll(agent)).toEqual([]); // handed back once: the heartbeat is fresh again
+
+    await setAge(restoreRun.id, 900); // past the watchdog cutoff: the watchdog's to fail
+    expect(await poll(agent)).toEqual([]);
+
+    // A finished command keeps its run from being handed back (and from being kept alive by polls).
+    await setAge(restoreRun.id, 300);
+    await harness.db.runCommand.update({ where: { id: command.id }, data: { status: "completed" } });
+    expect(await poll(agent)).toEqual([]);
+    expect((await harness.db.run.findUniqueOrThrow({ where: { id: restoreRun.id } })).updatedAt.getTime()).toBeLessThan(
+      Date.now() - 250_000,
+    );
   });
 });
 

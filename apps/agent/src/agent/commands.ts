@@ -21,21 +21,43 @@ export const restorePayloadSchema = z.strictObject({
 
 export type CommandOutcome = { report: FinalReport; result?: Record<string, unknown> };
 
+export type CommandOptions = {
+  stateDir: string;
+  /** The agent was stopped or killed while doing this command before, and the portal handed it back. */
+  resumed?: boolean;
+};
+
+/**
+ * The overwrite policy of a restore that resumes: files the interrupted attempt already wrote are complete (the
+ * engine renames a file into place only once it is whole) and match the snapshot, so `always` becomes `if-changed`
+ * (each kept file is verified against its blob ids, and anything else is replaced as before); `if-changed` and
+ * `never` already keep them.
+ */
+export function resumedOverwrite(overwrite: RestorePayload["overwrite"]): RestorePayload["overwrite"] {
+  return overwrite === "always" ? "if-changed" : overwrite;
+}
+
+type RestorePayload = z.infer<typeof restorePayloadSchema>;
+
 export async function runRestore(
   command: AgentCommand,
   reporter: RunReporter | null,
   signal: AbortSignal,
-  stateDir: string,
+  { stateDir, resumed = false }: CommandOptions,
 ): Promise<CommandOutcome> {
   const payload = restorePayloadSchema.parse(command.payload);
   if (!command.job) throw new Error("the restore command carries no job; the job may have been deleted");
   const password = await jobPassword(stateDir, command.job);
   const target = payload.targetPath ?? "/";
-  reporter?.event("RESTORE_STARTING", "info", `restoring snapshot ${payload.snapshotId.slice(0, 8)} to ${target}`, {
-    snapshotId: payload.snapshotId,
-    paths: payload.paths,
-    target,
-  });
+  const overwrite = resumed ? resumedOverwrite(payload.overwrite) : payload.overwrite;
+  reporter?.event(
+    resumed ? "RESTORE_RESUMING" : "RESTORE_STARTING",
+    "info",
+    resumed
+      ? `resuming the restore of snapshot ${payload.snapshotId.slice(0, 8)} to ${target} after the agent restarted; files already restored and verified are kept`
+      : `restoring snapshot ${payload.snapshotId.slice(0, 8)} to ${target}`,
+    { snapshotId: payload.snapshotId, paths: payload.paths, target, ...(resumed ? { overwrite } : {}) },
+  );
   const job = await openJobRepository(command.job.destination, password, { create: false, signal });
   try {
     const reader = new RepositoryReader(job.repository.key, job.repository.storage);
@@ -44,7 +66,9 @@ export async function runRestore(
     const summary = await restoreSnapshot(job.repository, snapshot, {
       target,
       ...(payload.paths.length > 0 ? { include: payload.paths } : {}),
-      overwrite: payload.overwrite,
+      overwrite,
+      // What the interrupted attempt left under temporary names in the folders it was filling.
+      ...(resumed ? { removeLeftovers: true } : {}),
       signal,
       onProgress: (progress) => reporter?.progress(portalProgress(progress, "restoring")),
       onError: (error) => {
@@ -97,17 +121,21 @@ export async function runMaintenance(
   command: AgentCommand,
   reporter: RunReporter | null,
   signal: AbortSignal,
-  stateDir: string,
+  { stateDir, resumed = false }: CommandOptions,
 ): Promise<CommandOutcome> {
   const kind = command.type === "maintenance_full" ? "full" : "quick";
   if (!command.job) throw new Error("the maintenance command carries no job; the job may have been deleted");
   const payload = maintenancePayloadSchema.parse(command.payload ?? {});
   const retention = engineRetention(payload.retention !== undefined ? payload.retention : command.job.retention);
   const password = await jobPassword(stateDir, command.job);
-  reporter?.event("MAINTENANCE_STARTING", "info", `${kind} maintenance starting`, {
-    kind,
-    retention: retention !== null,
-  });
+  // A resumed maintenance runs again from the start: the interrupted attempt's lock is stale (its process is gone),
+  // maintain removes it first, and every step is safe to repeat after a crash (test/prune-crash kills prunes).
+  reporter?.event(
+    resumed ? "MAINTENANCE_RESUMING" : "MAINTENANCE_STARTING",
+    "info",
+    resumed ? `${kind} maintenance runs again after the agent restarted` : `${kind} maintenance starting`,
+    { kind, retention: retention !== null },
+  );
   const job = await openJobRepository(command.job.destination, password, { create: false, signal });
   try {
     let lastPhase = "";

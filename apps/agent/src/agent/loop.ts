@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import type { AgentCommand, RunAssignment } from "@e3/api/agent-contract";
 import type { AgentStatus } from "../status-page/agent-status.ts";
@@ -7,7 +8,7 @@ import { BrowseCache, BrowseError, runBrowse } from "./browse.ts";
 import { AgentApiError, AgentClient, isServerUnavailable } from "./client.ts";
 import { type CommandOutcome, refuseCommand, runMaintenance, runRestore } from "./commands.ts";
 import type { AgentConfig } from "./config.ts";
-import { type FinalReport, RunReporter, recoverRuns, sleep } from "./run-reporter.ts";
+import { type FinalReport, RunReporter, recoverRuns, runFolder, sleep } from "./run-reporter.ts";
 import { runSync } from "./sync-run.ts";
 
 // The agent in the foreground: ask for a run (next_run claims a queued one or hands back our own interrupted one),
@@ -249,6 +250,10 @@ async function executeCommand(options: Context, command: AgentCommand): Promise<
     await refuseCommand(client, command);
     return;
   }
+  // The run's folder outlives an agent killed or stopped mid-command: the portal handed back a command this agent
+  // was working on (poll_pending_commands reclaims it after the grace), and the work resumes.
+  const resumed = command.runId !== null && existsSync(runFolder(options.stateDir, command.runId));
+  if (resumed) say(`command ${command.commandId}: resuming ${command.type} run ${command.runId}`);
   await client.call("complete_command", { commandId: command.commandId, status: "running" });
   const cancel = new AbortController();
   const stop = () => cancel.abort(signal.reason);
@@ -267,7 +272,7 @@ async function executeCommand(options: Context, command: AgentCommand): Promise<
     await reporter?.start();
     let outcome: CommandOutcome;
     try {
-      outcome = await work.run(command, reporter, cancel.signal, options.stateDir);
+      outcome = await work.run(command, reporter, cancel.signal, { stateDir: options.stateDir, resumed });
     } catch (error) {
       if (signal.aborted) {
         await reporter?.suspend();

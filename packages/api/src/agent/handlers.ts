@@ -425,7 +425,10 @@ export async function pollCommands(deps: AgentApiDeps, agent: Agent, runId: stri
 
 /**
  * Commands not tied to a run in progress (restore, maintenance, browse, mount), each with its job's context; only
- * the given kinds when `types` is set (an agent busy with a run answers browse commands alone meanwhile).
+ * the given kinds when `types` is set (an agent busy with a run answers browse commands alone meanwhile). An idle
+ * poll (no `types`) first hands back this agent's own restore and maintenance commands whose run it was working on
+ * and went silent between the reclaim grace and the watchdog cutoff (the agent restarted mid-run), as next_run
+ * does for backups: the run's heartbeat is refreshed in the same UPDATE, so only one poll gets each.
  */
 export async function pollPendingCommands(
   deps: AgentApiDeps,
@@ -433,7 +436,8 @@ export async function pollPendingCommands(
   types?: Exclude<AgentCommand["type"], "cancel">[],
 ): Promise<PollCommandsResponse> {
   const now = nowOf(deps);
-  const commands = await deps.db.runCommand.findMany({
+  const reclaimed = types ? [] : await reclaimCommands(deps, agent, now);
+  const pending = await deps.db.runCommand.findMany({
     where: {
       agentId: agent.id,
       type: types ? { in: types } : { not: "cancel" },
@@ -444,6 +448,7 @@ export async function pollPendingCommands(
     include: { job: true },
     take: 20,
   });
+  const commands = [...reclaimed, ...pending];
   const delivered: AgentCommand[] = [];
   for (const command of commands) {
     delivered.push({
@@ -460,6 +465,38 @@ export async function pollPendingCommands(
     now,
   );
   return { commands: delivered };
+}
+
+/** The commands of this agent's interrupted restore and maintenance runs (see pollPendingCommands). */
+async function reclaimCommands(deps: AgentApiDeps, agent: Agent, now: Date) {
+  const timings = await agentTimings(deps.db, deps.config);
+  const graceCutoff = new Date(now.getTime() - timings.AGENT_RECLAIM_GRACE_SECONDS * 1000);
+  const watchdogCutoff = new Date(now.getTime() - timings.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
+  const runs = await deps.db.$queryRaw<{ id: string }[]>`
+    UPDATE runs SET updated_at = ${now}
+    WHERE id IN (
+      SELECT id FROM runs
+      WHERE agent_id = ${agent.id}::uuid AND run_type <> 'backup' AND status IN ('starting', 'running')
+        AND updated_at < ${graceCutoff} AND updated_at > ${watchdogCutoff}
+        AND EXISTS (
+          SELECT 1 FROM run_commands
+          WHERE run_commands.run_id = runs.id AND run_commands.agent_id = ${agent.id}::uuid
+            AND run_commands.type IN ('restore', 'maintenance_quick', 'maintenance_full')
+            AND run_commands.status IN ('delivered', 'running'))
+      ORDER BY updated_at LIMIT 20
+      FOR UPDATE SKIP LOCKED)
+    RETURNING id`;
+  if (runs.length === 0) return [];
+  return deps.db.runCommand.findMany({
+    where: {
+      agentId: agent.id,
+      runId: { in: runs.map((run) => run.id) },
+      type: { in: ["restore", "maintenance_quick", "maintenance_full"] },
+      status: { in: ["delivered", "running"] },
+    },
+    orderBy: { createdAt: "asc" },
+    include: { job: true },
+  });
 }
 
 async function markDelivered(deps: AgentApiDeps, ids: string[], now: Date) {

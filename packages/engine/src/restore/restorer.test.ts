@@ -300,6 +300,35 @@ describe("restoreSnapshot", () => {
     expect((await readdir(target)).sort()).toEqual(["big"]);
     expect(await readFile(join(target, "big"), "utf8")).toBe("the old big file");
   });
+
+  it("removes what a killed restore left under temporary names when asked to, and nothing else", async () => {
+    const b = await repositoryBuilder();
+    const snapshot = await b.snapshot([
+      await b.file("top", ["top text"]),
+      await b.folder("docs", [await b.file("letter", ["dear bank"])]),
+    ]);
+    const leftovers = async (target: string) => {
+      await mkdir(join(target, "docs"), { recursive: true });
+      await writeFile(join(target, ".e3-restore-0123456789abcdef"), "half a file");
+      await writeFile(join(target, "docs", ".e3-restore-fedcba9876543210"), "half a letter");
+      await writeFile(join(target, "docs", ".e3-restore-mine"), "a user's file of a similar name");
+    };
+    const kept = newTarget();
+    await leftovers(kept);
+    await restore(b.repository, snapshot, { target: kept });
+    expect((await readdir(join(kept, "docs"))).sort()).toEqual([
+      ".e3-restore-fedcba9876543210",
+      ".e3-restore-mine",
+      "letter",
+    ]);
+
+    const cleaned = newTarget();
+    await leftovers(cleaned);
+    const { summary } = await restore(b.repository, snapshot, { target: cleaned, removeLeftovers: true });
+    expect(summary).toMatchObject({ filesRestored: 2, errors: 0 });
+    expect((await readdir(cleaned)).sort()).toEqual(["docs", "top"]);
+    expect((await readdir(join(cleaned, "docs"))).sort()).toEqual([".e3-restore-mine", "letter"]);
+  });
 });
 
 type Builder = Awaited<ReturnType<typeof repositoryBuilder>>;

@@ -1,4 +1,4 @@
-import { link, lstat, mkdir, rename, rm, symlink } from "node:fs/promises";
+import { link, lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { EngineError, isEngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
@@ -38,6 +38,11 @@ export type RestoreOptions = {
   onProgress?: ProgressCallback;
   /** A file that cannot be restored is reported here and the restore goes on; it is also counted in `errors`. */
   onError?: (error: RestoreError) => void;
+  /**
+   * Deletes the temporary files an interrupted restore (a killed process) left in the folders this one restores
+   * into: names `.e3-restore-` and 16 hex digits, which only the restorer makes. For a restore that resumes one.
+   */
+  removeLeftovers?: boolean;
   /** Pack downloads at once (default 8). */
   concurrency?: number;
 };
@@ -110,6 +115,7 @@ class Restore {
       const target = resolve(this.#options.target);
       const items = await planRestore(this.#reader, tree, Buffer.from(target), this.#options.include, this.#signal);
       await mkdir(target, { recursive: true }); // only now: a refused snapshot or include leaves no trace
+      if (this.#options.removeLeftovers) await removeLeftovers(Buffer.from(target));
       const index = await this.#reader.index();
       this.#meter.state.filesTotal = items.filter((item) => item.selected && item.node.type !== "dir").length;
       const contents: ContentFile[] = [];
@@ -152,6 +158,7 @@ class Restore {
     const { node, path, display } = item;
     if (node.type === "dir") {
       await ensureDirectory(path, this.#overwrite !== "never", display);
+      if (this.#options.removeLeftovers) await removeLeftovers(path);
       return null;
     }
     if (item.linkTo) return null; // linked once the file it shares an inode with is complete
@@ -335,5 +342,17 @@ class Restore {
       message,
       ...(isEngineError(error) ? { code: error.code } : {}),
     });
+  }
+}
+
+const leftoverName = /^\.e3-restore-[0-9a-f]{16}$/;
+
+/** Deletes the restorer's own temporary files (see temporaryPath) directly in `folder`. */
+async function removeLeftovers(folder: Buffer): Promise<void> {
+  const slash = Buffer.from("/");
+  for (const name of await readdir(folder, { encoding: "buffer" })) {
+    if (leftoverName.test(name.toString("latin1"))) {
+      await rm(Buffer.concat([folder, folder.at(-1) === 0x2f ? Buffer.alloc(0) : slash, name]), { force: true });
+    }
   }
 }
