@@ -98,6 +98,59 @@ describe("backup", () => {
     expect(listed.map((snapshot) => snapshot.summary?.filesChanged)).toEqual([0, 0, 1]);
   });
 
+  it("reads through readFrom and records the walk's own paths: C:\\Users\\ann from a shadow copy, as restic stores it", async () => {
+    // A stand-in for a Windows volume shadow copy: the walk's /C/Users/ann (restic's name for C:\Users\ann) is read
+    // from another folder, and the snapshot records the original path, never the shadow's.
+    const shadow = join(dir, "shadow-volume");
+    await mkdir(join(shadow, "Users", "ann", "Documents"), { recursive: true });
+    await mkdir(join(shadow, "Users", "ann", "AppData"), { recursive: true });
+    await writeFile(join(shadow, "Users", "ann", "Documents", "letter.txt"), "dear bank\n");
+    await writeFile(join(shadow, "Users", "ann", "AppData", "cache.bin"), randomBytes(1000));
+    await writeFile(join(shadow, "Users", "ann", "photo.jpg"), randomBytes(300_000));
+    const repo = join(dir, "repo-read-from");
+    const password = "read from";
+    const repository = await initLocalRepository(repo, password);
+    const restic = async (...args: string[]) =>
+      (await run("restic", ["--no-cache", "-r", repo, ...args], { env: { ...process.env, RESTIC_PASSWORD: password } }))
+        .stdout;
+    const read: string[] = [];
+    const options = {
+      paths: ["/C/Users/ann"],
+      excludes: ["/C/Users/*/AppData"],
+      readFrom: (path: string) => {
+        read.push(path);
+        return join(shadow, path.slice("/C".length));
+      },
+      recordPath: (path: string) => `C:${path.slice("/C".length).replaceAll("/", "\\")}`,
+    };
+    const first = await backup(repository, options);
+    expect(first.errors).toEqual([]);
+    expect(first.snapshot.paths).toEqual(["C:\\Users\\ann"]);
+    expect(read).toContain("/C/Users/ann/Documents/letter.txt");
+    expect(await restic("check", "--read-data")).toContain("no errors were found");
+    expect(JSON.parse(await restic("snapshots", "--json"))[0]).toMatchObject({ paths: ["C:\\Users\\ann"] });
+    const listed = (await restic("ls", first.snapshotId)).split("\n").filter((line) => line.startsWith("/"));
+    expect(listed).toEqual([
+      "/C",
+      "/C/Users",
+      "/C/Users/ann",
+      "/C/Users/ann/Documents",
+      "/C/Users/ann/Documents/letter.txt",
+      "/C/Users/ann/photo.jpg",
+    ]);
+    const target = join(dir, "read-from-restored");
+    await restic("restore", first.snapshotId, "--target", target);
+    const expected = (await listFolder(join(shadow, "Users", "ann"))).filter(
+      (entry) => !entry.path.startsWith("AppData"),
+    );
+    expect(await listFolder(join(target, "C", "Users", "ann"))).toEqual(expected);
+
+    // The next backup finds its parent by the recorded paths: nothing is read again.
+    const second = await backup(repository, options);
+    expect(second.snapshot.parent).toBe(first.snapshotId);
+    expect(second.summary).toMatchObject({ filesNew: 0, filesUnmodified: 2, dataAdded: 0 });
+  });
+
   it("cuts files exactly as restic does, so each tool finds the other's blobs", async () => {
     const source = join(dir, "shared");
     await mkdir(source, { recursive: true });

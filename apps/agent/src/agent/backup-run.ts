@@ -2,11 +2,14 @@ import { hostname } from "node:os";
 import type { RunAssignment } from "@e3/api/agent-contract";
 import type { Policy } from "@e3/api/policy";
 import { addKey, backup, EngineError, isEngineError, type SnapshotSummary } from "@e3/engine";
+import { platformFor } from "../platform/index.ts";
+import type { Platform } from "../platform/platform.ts";
+import { withBackupSource } from "./backup-source.ts";
 import { backupPolicyOptions, type JobPolicyOptions, readRunPolicy, withJobCommands } from "./job-policy.ts";
 import { type JobRepository, openJobRepository } from "./job-repository.ts";
 import { jobKeysForNewRepository, KeyStoreError, readJobKeys, writeJobKeys } from "./key-store.ts";
 import { applyRetention } from "./retention.ts";
-import { type FinalReport, portalProgress, type RunReporter } from "./run-reporter.ts";
+import { type FinalReport, type LogLevel, portalProgress, type RunReporter } from "./run-reporter.ts";
 
 // A backup run (engine=backup): the job's repository opened or created with the portal's password, the engine's
 // backup() with the job's sources and patterns, its progress, unreadable files and result reported. A cancelled
@@ -26,17 +29,23 @@ function summaryJson(summary: SnapshotSummary): Record<string, unknown> {
   return { ...summary };
 }
 
+export type BackupRunOptions = JobPolicyOptions & {
+  /** The agent's state folder: the key store of encryption_mode=agent jobs, the record of VSS shadow copies. */
+  stateDir?: string;
+  /** The platform layer (Windows paths, VSS); the one this process runs on when absent. */
+  platform?: Platform;
+};
+
 export async function runBackup(
   run: RunAssignment,
   reporter: RunReporter,
   signal: AbortSignal,
-  /** `stateDir` holds the key store of encryption_mode=agent jobs (the agent's state folder). */
-  options: JobPolicyOptions & { stateDir?: string } = {},
+  options: BackupRunOptions = {},
 ): Promise<FinalReport> {
   const read = readRunPolicy(run, reporter, options);
   if ("report" in read) return read.report;
   return withJobCommands(run, read.policy, reporter, signal, () =>
-    backupWithPolicy(run, read.policy, reporter, signal, options.stateDir),
+    backupWithPolicy(run, read.policy, reporter, signal, options),
   );
 }
 
@@ -45,7 +54,7 @@ async function backupWithPolicy(
   policy: Policy,
   reporter: RunReporter,
   signal: AbortSignal,
-  stateDir: string | undefined,
+  { stateDir, platform = platformFor() }: BackupRunOptions,
 ): Promise<FinalReport> {
   reporter.event(
     run.reclaimed ? "BACKUP_RESUMING" : "BACKUP_STARTING",
@@ -57,21 +66,31 @@ async function backupWithPolicy(
   try {
     reporter.log("info", `repository ${job.location} opened`);
     let unreadable = 0;
-    const result = await backup(job.repository, {
+    const sourceOptions = {
+      platform,
       paths: run.source.paths,
       excludes: splitPatterns(run.source.excludeGlob),
       includes: splitPatterns(run.source.includeGlob),
-      compression: run.compression,
-      hostname: hostname(),
-      tags: [`e3-job:${run.jobId}`],
+      useVss: policy.useVss,
+      stateDir,
       signal,
-      ...backupPolicyOptions(policy, run.parallelism),
-      onProgress: (progress) => reporter.progress(portalProgress(progress, "uploading")),
-      onError: (error) => {
-        unreadable += 1;
-        reporter.log("warn", `${error.path}: ${error.message}`, { path: error.path });
-      },
-    });
+      log: (level: LogLevel, message: string) => reporter.log(level, message),
+    };
+    const result = await withBackupSource(sourceOptions, (source) =>
+      backup(job.repository, {
+        ...source,
+        compression: run.compression,
+        hostname: hostname(),
+        tags: [`e3-job:${run.jobId}`],
+        signal,
+        ...backupPolicyOptions(policy, run.parallelism),
+        onProgress: (progress) => reporter.progress(portalProgress(progress, "uploading")),
+        onError: (error) => {
+          unreadable += 1;
+          reporter.log("warn", `${error.path}: ${error.message}`, { path: error.path });
+        },
+      }),
+    );
     const { summary } = result;
     const snapshotTime = Date.parse(result.snapshot.time);
     reporter.event("BACKUP_COMPLETED", unreadable > 0 ? "warn" : "info", `snapshot ${result.snapshotId.slice(0, 8)}`, {

@@ -3,11 +3,11 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type RunAssignment, runAssignmentSchema } from "@e3/api/agent-contract";
+import type { RunAssignment } from "@e3/api/agent-contract";
 import { policySchema } from "@e3/api/policy";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBackup } from "./backup-run.ts";
-import type { RunReporter } from "./run-reporter.ts";
+import { backupAssignment, recordingReporter } from "./fake-run.ts";
 
 // A backup run with the job's policy, as the agent runs it (runBackup into a real local repository, checked by
 // restic): a pre-command's output lands in the snapshot and the post-command cleans up after it, caches and large
@@ -17,46 +17,10 @@ const run = promisify(execFile);
 const dir = await mkdtemp(join(tmpdir(), "e3-policy-run-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function recorder() {
-  const events: string[] = [];
-  const reporter = {
-    event: (type: string) => events.push(type),
-    log: () => {},
-    progress: () => {},
-  } as unknown as RunReporter;
-  return { reporter, events };
-}
+const recorder = recordingReporter;
 
 function assignment(name: string, policy: unknown): RunAssignment {
-  return runAssignmentSchema.parse({
-    runId: "00000000-0000-4000-8000-00000000000a",
-    jobId: "00000000-0000-4000-8000-00000000000b",
-    jobName: name,
-    runType: "backup",
-    engine: "backup",
-    reclaimed: false,
-    source: { paths: [join(dir, name)], includeGlob: null, excludeGlob: null },
-    destination: {
-      type: "local",
-      bucket: null,
-      prefix: null,
-      localPath: join(dir, `${name}-repo`),
-      endpoint: null,
-      region: null,
-      accessKeyId: null,
-      secretAccessKey: null,
-      bucketAutoCreate: false,
-    },
-    repository: { encryptionMode: "managed", password: "pw" },
-    compression: "auto",
-    schedule: null,
-    retention: null,
-    policy,
-    bandwidthLimitKbps: null,
-    localBandwidthLimitKbps: null,
-    parallelism: null,
-    heartbeatSeconds: 30,
-  });
+  return backupAssignment({ name, paths: [join(dir, name)], repository: join(dir, `${name}-repo`), policy });
 }
 
 async function resticLs(name: string): Promise<string[]> {

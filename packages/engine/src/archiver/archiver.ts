@@ -2,7 +2,7 @@ import type { BigIntStats } from "node:fs";
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { lstat, type FileHandle as OpenFile, open } from "node:fs/promises";
 import { hostname as osHostname, userInfo } from "node:os";
-import { dirname, resolve } from "node:path";
+import { posix } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { chunkerTables } from "../chunker/polynomial.ts";
 import { maxChunkSize, minChunkSize, RabinChunker } from "../chunker/rabin.ts";
@@ -48,6 +48,14 @@ export type BackupOptions = WalkPolicyOptions & {
   /** For tests: a smaller pack size. */
   packSize?: number;
   programVersion?: string;
+  /**
+   * Where the walk reads a path from. The paths backed up, the tree and the patterns are in the walk's own terms
+   * (absolute, "/"-separated: on Windows restic's `/C/Users` for `C:\Users`); this maps each one to the file system,
+   * e.g. into a volume shadow copy. The path itself when absent.
+   */
+  readFrom?: (path: string) => string;
+  /** How a backed-up path is recorded in the snapshot's `paths` (restic records `C:\Users` on Windows). */
+  recordPath?: (path: string) => string;
 };
 
 export type BackupError = { path: string; message: string };
@@ -119,7 +127,7 @@ function unchanged(node: TreeNode, previous: TreeNode | undefined): previous is 
 /** Absolute, normalised, without duplicates or paths already inside another one. */
 function normalisePaths(paths: string[]): string[] {
   if (paths.length === 0) throw new EngineError("INVALID_ARGUMENT", "nothing to back up: give at least one path");
-  const absolute = [...new Set(paths.map((path) => resolve(path)))].sort();
+  const absolute = [...new Set(paths.map((path) => posix.resolve(path)))].sort();
   return absolute.filter((path) => !absolute.some((other) => other !== path && path.startsWith(`${other}/`)));
 }
 
@@ -153,9 +161,14 @@ class Archiver {
     this.#options = options;
     this.#excludes = new PatternList(options.excludes ?? []);
     this.#includes = new PatternList(options.includes ?? []);
-    this.#policy = new WalkPolicy(options, options.paths);
+    this.#policy = new WalkPolicy(options, options.paths, options.readFrom);
     this.#files = new Semaphore(options.fileConcurrency ?? 4);
     this.#progress = new ProgressMeter("backing up", options.onProgress);
+  }
+
+  /** Where the file system has `path` (BackupOptions.readFrom). */
+  source(path: Buffer): Buffer | string {
+    return this.#options.readFrom ? this.#options.readFrom(path.toString()) : path;
   }
 
   get progress(): ProgressMeter {
@@ -195,7 +208,7 @@ class Archiver {
 
   /** One of the backed-up paths (a folder, file or link), as a node of the folder above it. */
   saveTarget(path: string, previous: TreeNode | undefined): Promise<TreeNode | null> {
-    const name = Buffer.from(path.slice(dirname(path).length).replace(/^\//, ""));
+    const name = Buffer.from(path.slice(posix.dirname(path).length).replace(/^\//, ""));
     return this.#saveEntry(Buffer.from(path), name, previous);
   }
 
@@ -203,7 +216,7 @@ class Archiver {
   async saveDirectory(path: Buffer, parentTreeId: string | undefined): Promise<string | null> {
     this.#throwIfAborted();
     const display = path.toString();
-    const names = this.#policy.names(path, readdirSync(path, { encoding: "buffer" }));
+    const names = this.#policy.names(path, readdirSync(this.source(path), { encoding: "buffer" }));
     names.sort(Buffer.compare);
     const previous = await this.parentNodes(parentTreeId);
     const nodes = await mapWithLimit(names, entriesAtOnce, (name) =>
@@ -219,7 +232,7 @@ class Archiver {
     const display = path.toString();
     let stats: BigIntStats;
     try {
-      stats = lstatSync(path, { bigint: true });
+      stats = lstatSync(this.source(path), { bigint: true });
     } catch (error) {
       this.#report(display, error);
       return null;
@@ -257,7 +270,7 @@ class Archiver {
         return node;
       }
       case "symlink":
-        node.linktarget = readlinkSync(path, { encoding: "buffer" });
+        node.linktarget = readlinkSync(this.source(path), { encoding: "buffer" });
         return node;
       default:
         return node;
@@ -295,7 +308,7 @@ class Archiver {
    * fraction of an asynchronous open/read/close (tens of thousands of small files are common).
    */
   async #readSmallFile(node: TreeNode, path: Buffer): Promise<{ stored: Promise<void> }> {
-    const data = readFileSync(path);
+    const data = readFileSync(this.source(path));
     if (data.length >= minChunkSize) throw Object.assign(new Error("grew while being backed up"), { code: "ECHANGED" });
     this.#progress.state.bytesDone += data.length;
     node.size = BigInt(data.length);
@@ -318,7 +331,7 @@ class Archiver {
     this.#progress.state.currentFile = display;
     let file: OpenFile | undefined;
     try {
-      file = await open(path, "r");
+      file = await open(this.source(path), "r");
       const opened = await file.stat({ bigint: true });
       if (!opened.isFile() || opened.ino !== node.inode) {
         throw Object.assign(new Error("was replaced while being backed up"), { code: "ECHANGED" });
@@ -369,7 +382,7 @@ class Archiver {
       if (this.#options.signal?.aborted) return;
       let stats: ReturnType<typeof lstatSync>;
       try {
-        stats = lstatSync(path);
+        stats = lstatSync(this.source(path));
       } catch {
         return;
       }
@@ -378,7 +391,7 @@ class Archiver {
       if (stats.isDirectory()) {
         let names: Buffer[] = [];
         try {
-          names = this.#policy.names(path, readdirSync(path, { encoding: "buffer" }));
+          names = this.#policy.names(path, readdirSync(this.source(path), { encoding: "buffer" }));
         } catch {
           return;
         }
@@ -433,7 +446,7 @@ async function saveVirtual(archiver: Archiver, dir: VirtualDir, parentTreeId: st
       if (node) nodes.push(node);
       continue;
     }
-    const stats = await lstat(path, { bigint: true });
+    const stats = await lstat(archiver.source(Buffer.from(path)), { bigint: true });
     const node = nodeFromStats(Buffer.from(name), stats);
     node.subtree = await saveVirtual(archiver, child, old?.type === "dir" ? old.subtree : undefined);
     nodes.push(node);
@@ -445,7 +458,7 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   const paths = normalisePaths(options.paths);
   checkWalkPolicy(options);
   for (const path of paths) {
-    await lstat(path).catch((error: unknown) => {
+    await lstat(options.readFrom ? options.readFrom(path) : path).catch((error: unknown) => {
       throw new EngineError("INVALID_ARGUMENT", `cannot back up ${path}: ${errorMessage(error)}`);
     });
   }
@@ -455,7 +468,8 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
     const reader = new RepositoryReader(repository.key, repository.storage);
     const snapshots = await reader.snapshots();
     const index = await reader.index();
-    const parent = findParent(snapshots, options.parent, hostname, paths);
+    const recorded = options.recordPath ? paths.map(options.recordPath) : paths;
+    const parent = findParent(snapshots, options.parent, hostname, recorded);
     const sealer: BlobSealer =
       options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
     const writer = new RepositoryWriter(repository.key, repository.storage, {
@@ -486,7 +500,7 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
         time: formatGoTime(started),
         ...(parent ? { parent: parent.id } : {}),
         tree,
-        paths,
+        paths: recorded,
         hostname,
         ...user,
         ...(options.excludes?.length ? { excludes: options.excludes } : {}),
@@ -533,7 +547,7 @@ function findParent(
     }
     return matches[0];
   }
-  const key = JSON.stringify(paths);
+  const key = JSON.stringify([...paths].sort());
   return snapshots
     .filter((snapshot) => snapshot.hostname === hostname && JSON.stringify([...snapshot.paths].sort()) === key)
     .at(-1);

@@ -1,6 +1,6 @@
 import type { BigIntStats, Stats } from "node:fs";
 import { closeSync, lstatSync, openSync, readSync } from "node:fs";
-import { resolve } from "node:path";
+import { posix } from "node:path";
 import { EngineError } from "../errors.ts";
 
 // What a backup policy leaves out of the walk, kept apart from the archiver's hot path: cache folders marked with a
@@ -66,12 +66,17 @@ export class WalkPolicy {
   /** Backed-up paths, longest first, with their device ids (for oneFileSystem). */
   readonly #roots: { path: string; device: bigint | null }[];
 
-  constructor(options: WalkPolicyOptions, paths: string[]) {
+  readonly #readFrom: ((path: string) => string) | undefined;
+
+  /** `readFrom`: where a path of the walk is read (BackupOptions.readFrom); the path itself when absent. */
+  constructor(options: WalkPolicyOptions, paths: string[], readFrom?: (path: string) => string) {
     checkWalkPolicy(options);
     this.#options = options;
+    this.#readFrom = readFrom;
     this.#roots = options.oneFileSystem
       ? paths
-          .map((path) => ({ path: resolve(path), device: deviceOf(resolve(path)) }))
+          .map((path) => posix.resolve(path))
+          .map((path) => ({ path, device: deviceOf(readFrom ? readFrom(path) : path) }))
           .sort((a, b) => b.path.length - a.path.length)
       : [];
   }
@@ -86,7 +91,7 @@ export class WalkPolicy {
   names(folder: Buffer, names: Buffer[]): Buffer[] {
     if (!this.#options.excludeCaches) return names;
     const tag = names.find((name) => name.toString("latin1") === cacheTagName);
-    if (!tag || !hasCacheTag(folder)) return names;
+    if (!tag || !hasCacheTag(this.#readFrom ? this.#readFrom(folder.toString()) : folder)) return names;
     return [tag];
   }
 
