@@ -31,6 +31,7 @@ commands:
   run        (the agent in the foreground: polls the portal, runs backups and restores)
   service    install [--account USER] | uninstall | status [--json]   (systemd unit or Windows service)
   status-page [--open]   (the running agent's local status page address, with its token)
+  tray       (Windows: the tray icon that opens the status page; service install starts it at every logon)
   sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
              [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--prune [--max-unused P%]] [--json]
@@ -55,6 +56,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   service: (args) => import("./commands/service.ts").then((module) => module.serviceCommand(args)),
   "status-page": (args) => import("./commands/status-page.ts").then((module) => module.statusPageCommand(args)),
+  tray: (args) => import("./commands/tray.ts").then((module) => module.trayCommand(args)),
   forget: forgetCommand,
   key: keyCommand,
   prune: pruneCommand,

@@ -36,6 +36,7 @@ describe("service install on Windows", () => {
       "icacls.exe C:\\ProgramData\\E3Backup\\logs /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F",
       `${wrapper} install`,
       "sc.exe start e3-backup-agent",
+      'reg.exe add HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run /v e3-backup-agent-tray /t REG_SZ /d "C:\\Program Files\\E3Backup\\e3-backup-agent.exe" tray /f',
     ]);
     expect(fake.files.get(wrapper)).toEqual(winsw);
     const xml = fake.files.get(wrapper.replace(/\.exe$/, ".xml"))?.toString() ?? "";
@@ -110,6 +111,7 @@ describe("service status and uninstall on Windows", () => {
       "sc.exe query e3-backup-agent",
       "sc.exe stop e3-backup-agent",
       `${wrapper} uninstall`,
+      "reg.exe delete HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run /v e3-backup-agent-tray /f",
     ]);
     expect(fake.calls.filter((call) => call.call === "removeFile").map((call) => call.args[0])).toEqual([
       wrapper,

@@ -11,6 +11,7 @@ import {
   serviceName,
   type VolumeSnapshot,
 } from "./platform.ts";
+import { trayRunKey, trayRunValue } from "./tray.ts";
 
 // Windows: everything under %PROGRAMDATA%\E3Backup as in the seed (agent.conf, runs\, logs\), protected by ACLs
 // that leave only SYSTEM, Administrators and the service account in; the service is registered with the service
@@ -53,7 +54,7 @@ export function winswConfig(options: {
   locations: AgentLocations;
 }): string {
   const { locations } = options;
-  const quoted = [...options.args, "run"].map((arg) => (/[\s"]/.test(arg) ? `"${arg.replace(/"/g, '\\"')}"` : arg));
+  const quoted = [...options.args, "run"].map(quoteArgument);
   const user = accounts[options.account];
   return [
     "<!-- Written by `e3-backup-agent service install`; `service uninstall` removes it. -->",
@@ -83,6 +84,16 @@ export function winswConfig(options: {
     "</service>",
     "",
   ].join("\r\n");
+}
+
+/** One argument of a Windows command line, quoted when it holds a space or a quote. */
+function quoteArgument(arg: string): string {
+  return /[\s"]/.test(arg) ? `"${arg.replace(/"/g, '\\"')}"` : arg;
+}
+
+/** The Run key's command line that shows the tray icon at logon: the agent's `tray` command. */
+export function trayRunCommand(executable: string, args: string[]): string {
+  return [executable, ...args, "tray"].map(quoteArgument).join(" ");
 }
 
 /** What the SCM says in `sc.exe query`: STATE : 4 RUNNING. */
@@ -233,8 +244,14 @@ export function windowsPlatform(system: SystemCalls, env: NodeJS.ProcessEnv = pr
       );
       await run(wrapper, ["install"], "registering the service");
       await run("sc.exe", ["start", serviceName], "starting the service");
+      // The tray icon, for whoever logs on from now on (the service cannot show it: it runs in session 0).
+      await run(
+        "reg.exe",
+        ["add", trayRunKey, "/v", trayRunValue, "/t", "REG_SZ", "/d", trayRunCommand(executable, self.args), "/f"],
+        "registering the tray icon",
+      );
       say(
-        `the ${serviceName} service is installed and started (runs as ${account}); logs: ${options.locations.logFile}`,
+        `the ${serviceName} service is installed and started (runs as ${account}); logs: ${options.locations.logFile}; the tray icon appears at the next logon ('e3-backup-agent tray' shows it now)`,
       );
     },
 
@@ -247,6 +264,8 @@ export function windowsPlatform(system: SystemCalls, env: NodeJS.ProcessEnv = pr
       }
       if (state.running) await run("sc.exe", ["stop", serviceName], "stopping the service");
       await run(wrapper, ["uninstall"], "removing the service");
+      // Gone already is fine (exit code 1: the value does not exist).
+      await system.exec("reg.exe", ["delete", trayRunKey, "/v", trayRunValue, "/f"]);
       await system.removeFile(wrapper);
       await system.removeFile(wrapper.replace(/\.exe$/, ".xml"));
       say(`removed the ${serviceName} service; agent.conf and the state in ${base} are kept`);
