@@ -140,7 +140,8 @@ describe("account: password reset, TOTP and session expiry", () => {
     await code.fill(totpCode(uri) === "123456" ? "654321" : "123456");
     await page.getByRole("button", { name: "Verify" }).click();
     await poll(() => page.locator("#sign-in-error").textContent()).toMatch(/not valid/);
-    await code.fill(totpCode(uri));
+    // The code that turned TOTP on is spent (one use per code); the app's next one signs in.
+    await code.fill(totpCode(uri, Date.now() + 30_000));
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL(`${portal.url}/dashboard`);
 

@@ -55,6 +55,17 @@ async function signIn(email: string, password: string): Promise<Response> {
   return auth.api.signInEmail({ body: { email, password }, asResponse: true });
 }
 
+/** The browser's way in: a POST through the auth handler, as /api/auth/[...all] passes it on. */
+function verifyTotpOverHttp(cookie: string, code: string): Promise<Response> {
+  return auth.handler(
+    new Request("http://portal.test/api/auth/two-factor/verify-totp", {
+      method: "POST",
+      headers: { cookie, origin: "http://portal.test", "content-type": "application/json" },
+      body: JSON.stringify({ code }),
+    }),
+  );
+}
+
 async function contextFor(cookie: string) {
   const request = new Request("http://portal.test/api/trpc/x", { headers: { cookie } });
   return createRequestContext(request, { ...harness.deps, live: null, auth });
@@ -211,8 +222,9 @@ describe("TOTP", () => {
     expect(enabled.backupCodes.length).toBeGreaterThanOrEqual(8);
     // Not on until a code from the authenticator proves it was set up.
     expect((await harness.db.user.findUniqueOrThrow({ where: { id: user.id } })).twoFactorEnabled).toBe(false);
+    const firstCode = totpCode(enabled.totpURI);
     const verified = await auth.api.verifyTOTP({
-      body: { code: totpCode(enabled.totpURI) },
+      body: { code: firstCode },
       headers: new Headers({ cookie: session }),
       asResponse: true,
     });
@@ -229,12 +241,23 @@ describe("TOTP", () => {
       asResponse: true,
     });
     expect(wrong.status).toBe(401);
+    // The code that turned TOTP on is spent: reusing it (a code seen over a shoulder) is refused, even though it is
+    // still inside its time window. The authenticator's next code (the window's +1 step) signs in.
+    const replayed = await verifyTotpOverHttp(pending, firstCode);
+    expect(replayed.status).toBe(401);
+    expect(await replayed.json()).toMatchObject({ code: "TOTP_CODE_ALREADY_USED" });
+    const nextCode = totpCode(enabled.totpURI, Date.now() + 30_000);
     const right = await auth.api.verifyTOTP({
-      body: { code: totpCode(enabled.totpURI) },
+      body: { code: nextCode },
       headers: new Headers({ cookie: pending }),
       asResponse: true,
     });
     expect(right.status).toBe(200);
+    // And that one is spent too, for the next sign-in.
+    const again = cookieOf(await signIn(accounts.admin.email, accounts.admin.password));
+    const reusedNext = await verifyTotpOverHttp(again, nextCode);
+    expect(reusedNext.status).toBe(401);
+    expect(await reusedNext.json()).toMatchObject({ code: "TOTP_CODE_ALREADY_USED" });
     expect((await contextFor(cookieOf(right))).user?.email).toBe(accounts.admin.email);
 
     const second = cookieOf(await signIn(accounts.admin.email, accounts.admin.password));

@@ -4,6 +4,7 @@ import { betterAuth } from "better-auth";
 import { prismaAdapter } from "better-auth/adapters/prisma";
 import { APIError } from "better-auth/api";
 import { admin, twoFactor } from "better-auth/plugins";
+import { totpReplayGuard } from "./totp-replay.ts";
 
 // Users, passwords, sessions, TOTP and admin impersonation come from better-auth (scrypt password hashes, signed
 // cookies, expiring sessions); nothing here hashes a password or mints a session itself. Accounts are created by
@@ -63,6 +64,7 @@ export function createAuth(options: AuthOptions) {
       }),
       twoFactor({ issuer: "e3 backup" }),
     ],
+    hooks: { before: totpReplayGuard(options.db) },
     databaseHooks: {
       session: {
         create: {
