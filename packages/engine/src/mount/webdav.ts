@@ -3,12 +3,14 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EngineError, isEngineError } from "../errors.ts";
-import type { BlobLocation, RepositoryReader } from "../repository/reader.ts";
+import type { RepositoryReader } from "../repository/reader.ts";
 import type { SnapshotWithId } from "../snapshots/browse.ts";
 import { BlobCache, fileLayout, layoutFromIndex, readFileRange } from "../snapshots/file-content.ts";
 import { TreeCache } from "../snapshots/tree-cache.ts";
+import { etagOf, hrefOf, httpDate, msNs, propertiesXml } from "./dav-properties.ts";
+import { drained, parseRange, readBody } from "./http.ts";
 import { type MountItem, MountNamespace } from "./namespace.ts";
-import { escapeXml, type PropertyName, parsePropfind, XmlError } from "./xml.ts";
+import { escapeXml, type PropfindRequest, parsePropfind, XmlError } from "./xml.ts";
 
 // Snapshots as a read-only WebDAV share on 127.0.0.1 (RFC 4918 class 1 and 2), so Windows maps it as a drive
 // (`net use`), macOS's Finder and Linux's davfs2/gvfs mount it, and any HTTP client reads files by range. Ranged GETs
@@ -48,73 +50,11 @@ export type WebdavServer = {
   close(): Promise<void>;
 };
 
-const davNs = "DAV:";
-const msNs = "urn:schemas-microsoft-com:";
 const allow = "OPTIONS, GET, HEAD, PROPFIND, LOCK, UNLOCK";
 const writeMethods = new Set(["PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "POST", "PATCH"]);
 
 function digest(text: string): Buffer {
   return createHash("sha256").update(text).digest();
-}
-
-function httpDate(goTime: string): string {
-  const ms = Date.parse(goTime);
-  return new Date(Number.isNaN(ms) ? 0 : ms).toUTCString();
-}
-
-function isoDate(goTime: string): string {
-  const ms = Date.parse(goTime);
-  return new Date(Number.isNaN(ms) ? 0 : ms).toISOString();
-}
-
-function etagOf(item: MountItem): string {
-  return `"${createHash("sha256").update(item.etag).digest("hex").slice(0, 32)}"`;
-}
-
-function hrefOf(prefix: string, segments: string[], isDir: boolean): string {
-  const path = segments.map((segment) => encodeURIComponent(segment)).join("/");
-  const joined = `${prefix}/${path}`;
-  return isDir && !joined.endsWith("/") ? `${joined}/` : joined;
-}
-
-/** A Range header against a size: the byte span, "none" without one, "unsatisfiable", or "ignore" (many ranges). */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | string {
-  if (!header) return "none";
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!match) return header.includes(",") ? "ignore" : "unsatisfiable";
-  const [, from = "", to = ""] = match;
-  if (from === "" && to === "") return "unsatisfiable";
-  if (from === "") {
-    const suffix = Math.min(Number(to), size);
-    return suffix === 0 ? "unsatisfiable" : { start: size - suffix, end: size };
-  }
-  const start = Number(from);
-  const end = to === "" ? size : Math.min(Number(to) + 1, size);
-  return start >= size || end <= start ? "unsatisfiable" : { start, end };
-}
-
-/** Until the response can take more, or the client is gone. */
-function drained(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off("drain", done);
-      response.off("close", done);
-      resolve();
-    };
-    response.on("drain", done);
-    response.on("close", done);
-  });
-}
-
-async function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > limit) throw new XmlError(`the request body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 class Handler {
@@ -228,71 +168,6 @@ class Handler {
     this.#log(`${method} ${shown} ${status}`);
   }
 
-  #properties(
-    item: MountItem,
-    href: string,
-    request: ReturnType<typeof parsePropfind>,
-    index: Map<string, BlobLocation>,
-  ): string {
-    const isDir = item.kind === "dir";
-    const known = new Map<string, string>();
-    const dav = (local: string, value: string) => known.set(`${davNs}\0${local}`, `<D:${local}>${value}</D:${local}>`);
-    dav("displayname", escapeXml(item.name));
-    dav("resourcetype", isDir ? "<D:collection/>" : "");
-    dav("getlastmodified", httpDate(item.mtime));
-    dav("creationdate", isoDate(item.mtime));
-    dav("getetag", escapeXml(etagOf(item)));
-    if (item.kind === "file") {
-      dav("getcontentlength", String(layoutFromIndex(index, item.node).size));
-      dav("getcontenttype", "application/octet-stream");
-    }
-    dav(
-      "supportedlock",
-      "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>",
-    );
-    dav("lockdiscovery", "");
-    // Windows reads these; read-only (1), plus directory (16) for folders.
-    known.set(
-      `${msNs}\0Win32FileAttributes`,
-      `<Z:Win32FileAttributes>${isDir ? "00000011" : "00000001"}</Z:Win32FileAttributes>`,
-    );
-    known.set(
-      `${msNs}\0Win32LastModifiedTime`,
-      `<Z:Win32LastModifiedTime>${httpDate(item.mtime)}</Z:Win32LastModifiedTime>`,
-    );
-    known.set(`${msNs}\0Win32CreationTime`, `<Z:Win32CreationTime>${httpDate(item.mtime)}</Z:Win32CreationTime>`);
-    let found: string;
-    let missing = "";
-    if (request.kind === "allprop") {
-      found = [...known]
-        .filter(([key]) => key.startsWith(davNs))
-        .map(([, xml]) => xml)
-        .join("");
-    } else if (request.kind === "propname") {
-      found = [...known.keys()]
-        .map((key) => {
-          const [ns, local] = key.split("\0") as [string, string];
-          return ns === davNs ? `<D:${local}/>` : `<Z:${local}/>`;
-        })
-        .join("");
-    } else {
-      const parts: string[] = [];
-      const absent: PropertyName[] = [];
-      for (const name of request.names) {
-        const xml = known.get(`${name.ns}\0${name.local}`);
-        if (xml) parts.push(xml);
-        else absent.push(name);
-      }
-      found = parts.join("");
-      missing = absent.map((name) => `<X:${escapeXml(name.local)} xmlns:X="${escapeXml(name.ns)}"/>`).join("");
-    }
-    const ok = `<D:propstat><D:prop>${found}</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>`;
-    const notFound = missing
-      ? `<D:propstat><D:prop>${missing}</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>`
-      : "";
-    return `<D:response><D:href>${escapeXml(href)}</D:href>${ok}${notFound}</D:response>\n`;
-  }
-
   async #propfind(
     request: IncomingMessage,
     response: ServerResponse,
@@ -312,7 +187,7 @@ class Handler {
       this.#log(`PROPFIND ${shown} 403 (depth ${depth})`);
       return;
     }
-    let asked: ReturnType<typeof parsePropfind>;
+    let asked: PropfindRequest;
     try {
       asked = parsePropfind(await readBody(request, 1024 * 1024));
     } catch (error) {
@@ -320,19 +195,21 @@ class Handler {
       return this.#finish(request, response, "PROPFIND", shown, 400, error.message);
     }
     const index = await this.#reader.index();
+    const contentLength = (entry: MountItem) =>
+      entry.kind === "file" ? layoutFromIndex(index, entry.node).size : undefined;
     response.statusCode = 207;
     response.setHeader("Content-Type", 'application/xml; charset="utf-8"');
     // Streamed in pieces of about 64 KiB: a folder of 100 000 files never becomes one string, and a slow client
     // holds back the listing instead of filling memory.
     let pending = `<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:" xmlns:Z="${msNs}">\n`;
-    pending += this.#properties(item, hrefOf(prefix, segments, item.kind === "dir"), asked, index);
+    pending += propertiesXml(item, hrefOf(prefix, segments, item.kind === "dir"), asked, contentLength(item));
     if (depth === "1" && item.kind === "dir") {
       for (const child of await this.#namespace.list(item)) {
-        pending += this.#properties(
+        pending += propertiesXml(
           child,
           hrefOf(prefix, [...segments, child.name], child.kind === "dir"),
           asked,
-          index,
+          contentLength(child),
         );
         if (pending.length < 64 * 1024) continue;
         if (!response.write(pending)) await drained(response);
