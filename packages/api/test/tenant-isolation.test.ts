@@ -54,6 +54,8 @@ const procedureCases: Record<string, Case> = {
   "jobs.update": { refuses: (b) => ({ jobId: b.jobId, changes: { name: "pwned" } }) },
   "jobs.delete": { refuses: (b) => ({ jobId: b.jobId }) },
   "jobs.runNow": { refuses: (b) => ({ jobId: b.jobId }) },
+  "jobs.pause": { refuses: (b) => ({ jobId: b.jobId }) },
+  "jobs.resume": { refuses: (b) => ({ jobId: b.jobId }) },
   "jobs.previewSchedule": { leaksNothing: () => ({ schedule: { kind: "interval", everySeconds: 3600 } }) },
   "runs.list": { leaksNothing: (b) => ({ jobId: b.jobId }) },
   "runs.get": { refuses: (b) => ({ runId: b.runId }) },
@@ -195,7 +197,10 @@ async function foreignRowsDigest() {
   return JSON.stringify(
     await Promise.all([
       harness.db.agent.findUniqueOrThrow({ where: { id: foreign.agentId }, select: { name: true, status: true } }),
-      harness.db.job.findUniqueOrThrow({ where: { id: foreign.jobId }, select: { name: true, deletedAt: true } }),
+      harness.db.job.findUniqueOrThrow({
+        where: { id: foreign.jobId },
+        select: { name: true, deletedAt: true, pausedAt: true, nextRunAt: true },
+      }),
       harness.db.run.findMany({
         where: { jobId: foreign.jobId },
         select: { id: true, status: true, cancelRequestedAt: true },

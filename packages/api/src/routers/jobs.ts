@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { nextSlots, scheduleSchema } from "../schedule.ts";
 import { createJobInputSchema, updateJobInputSchema } from "../services/job-schemas.ts";
-import { createJob, deleteJob, publicJob, requireTenantJob, updateJob } from "../services/jobs.ts";
+import { createJob, deleteJob, pauseJob, publicJob, requireTenantJob, resumeJob, updateJob } from "../services/jobs.ts";
 import { takeRecoveryKey } from "../services/recovery-key.ts";
 import { startRunNow } from "../services/runs.ts";
 import { publicProcedure, router, tenantProcedure } from "../trpc.ts";
@@ -35,6 +35,23 @@ export const jobsRouter = router({
     .mutation(({ ctx, input }) => updateJob(ctx.db, ctx.keyring, ctx.tenantId, input)),
 
   delete: tenantProcedure.input(jobId).mutation(({ ctx, input }) => deleteJob(ctx.db, ctx.tenantId, input.jobId)),
+
+  /** Pause the job's schedule until resumed, or until `until` (at most a year ahead). */
+  pause: tenantProcedure
+    .input(
+      jobId.extend({
+        until: z.coerce
+          .date({ error: "must be a date and time" })
+          .refine((date) => date.getTime() <= Date.now() + 366 * 86_400_000, "must be within a year")
+          .nullable()
+          .default(null),
+      }),
+    )
+    .mutation(({ ctx, input }) => pauseJob(ctx.db, ctx.tenantId, input.jobId, ctx.user.id, input.until)),
+
+  resume: tenantProcedure
+    .input(jobId)
+    .mutation(({ ctx, input }) => resumeJob(ctx.db, ctx.tenantId, input.jobId, ctx.user.id)),
 
   runNow: tenantProcedure.input(jobId).mutation(async ({ ctx, input }) => {
     const { run, alreadyQueued } = await startRunNow(ctx.db, ctx.tenantId, input.jobId, ctx.user.id);

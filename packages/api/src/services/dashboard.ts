@@ -14,7 +14,16 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
   const [jobs, runs, running] = await Promise.all([
     db.job.findMany({
       where: jobWhere,
-      select: { id: true, name: true, tenantId: true, enabled: true, overdueSince: true, nextRunAt: true },
+      select: {
+        id: true,
+        name: true,
+        tenantId: true,
+        enabled: true,
+        overdueSince: true,
+        nextRunAt: true,
+        pausedAt: true,
+        pausedUntil: true,
+      },
     }),
     db.run.findMany({
       where: { job: jobWhere, runType: "backup", finishedAt: { gte: since }, status: { in: [...worstFirst] } },
@@ -44,7 +53,10 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
       name: job.name,
       tenantId: job.tenantId,
       enabled: job.enabled,
-      overdue: job.overdueSince !== null,
+      // A paused schedule is the user's choice, not a problem: shown as paused, never as overdue.
+      paused: job.pausedAt !== null,
+      pausedUntil: job.pausedUntil,
+      overdue: job.overdueSince !== null && job.pausedAt === null,
       lastResult: entry.last,
       nextRunAt: job.nextRunAt,
       days: days.map((day) => ({
@@ -58,8 +70,10 @@ export async function dashboardSummary(db: Database, tenantId: string | null, no
   return {
     counts: {
       jobs: jobs.length,
-      protected: perJob.filter((job) => (job.lastResult === "success" || job.lastResult === "warning") && !job.overdue)
-        .length,
+      protected: perJob.filter(
+        (job) => (job.lastResult === "success" || job.lastResult === "warning") && !job.overdue && !job.paused,
+      ).length,
+      paused: perJob.filter((job) => job.paused).length,
       overdue: perJob.filter((job) => job.overdue).length,
       failing: perJob.filter((job) => job.lastResult === "failed").length,
       running,
@@ -99,6 +113,7 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
         id: true,
         name: true,
         overdueSince: true,
+        pausedAt: true,
         runs: {
           where: { runType: "backup", status: { in: ["success", "warning", "failed"] } },
           orderBy: { finishedAt: { sort: "desc", nulls: "last" } },
@@ -130,7 +145,7 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
       },
     }),
     db.job.findMany({
-      where: { tenantId, deletedAt: null, enabled: true, nextRunAt: { not: null } },
+      where: { tenantId, deletedAt: null, enabled: true, pausedAt: null, nextRunAt: { not: null } },
       orderBy: { nextRunAt: "asc" },
       take: 5,
       select: { id: true, name: true, nextRunAt: true, engine: true, agent: { select: { id: true, name: true } } },
@@ -150,7 +165,7 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
         at: last.finishedAt,
       });
     }
-    if (job.overdueSince)
+    if (job.overdueSince && !job.pausedAt)
       problems.push({ kind: "job_overdue", jobId: job.id, jobName: job.name, since: job.overdueSince });
   }
   for (const agent of agents) {

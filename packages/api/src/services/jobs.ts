@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Database, Job, Prisma } from "@e3/db";
 import { TRPCError } from "@trpc/server";
-import { nextRunAt } from "../schedule.ts";
+import { nextRunAt, scheduleSchema } from "../schedule.ts";
 import { type Keyring, sealSecret } from "../secrets/envelope.ts";
 import { notFound } from "../trpc.ts";
 import type { CreateJobInput, UpdateJobInput } from "./job-schemas.ts";
@@ -178,4 +178,79 @@ export async function deleteJob(db: Database, tenantId: string, jobId: string) {
     },
   });
   return { deleted: true };
+}
+
+/**
+ * Pause a job's schedule: nothing is enqueued until it is resumed (or `until` passes), a queued scheduled run is
+ * cancelled, and the job is not overdue meanwhile. A run in progress goes on; manual runs still work.
+ */
+export async function pauseJob(
+  db: Database,
+  tenantId: string,
+  jobId: string,
+  userId: string,
+  until: Date | null,
+  now = new Date(),
+) {
+  const job = await requireTenantJob(db, tenantId, jobId);
+  if (until && until <= now) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: "the pause must end in the future (or leave the end empty)" });
+  }
+  const updated = await db.$transaction(async (tx) => {
+    const paused = await tx.job.update({
+      where: { id: job.id },
+      data: {
+        pausedAt: job.pausedAt ?? now,
+        pausedUntil: until,
+        pausedBy: userId,
+        nextRunAt: null,
+        overdueSince: null,
+      },
+    });
+    await tx.run.updateMany({
+      where: { jobId: job.id, status: "queued", trigger: "schedule" },
+      data: {
+        status: "cancelled",
+        finishedAt: now,
+        errorCode: "JOB_PAUSED",
+        errorMessage: "the job's schedule was paused before this run started",
+      },
+    });
+    await tx.auditLog.create({
+      data: {
+        tenantId,
+        actorUserId: userId,
+        action: "job.pause",
+        targetType: "job",
+        targetId: job.id,
+        detailJson: { until: until?.toISOString() ?? null },
+      },
+    });
+    return paused;
+  });
+  return publicJob(updated);
+}
+
+/** Resume a paused schedule: the scheduler gives it its next slot from now, and the overdue clock restarts. */
+export async function resumeJob(db: Database, tenantId: string, jobId: string, userId: string, now = new Date()) {
+  const job = await requireTenantJob(db, tenantId, jobId);
+  if (!job.pausedAt) return publicJob(job);
+  const updated = await db.$transaction(async (tx) => {
+    const schedule = scheduleSchema.safeParse(job.scheduleJson);
+    const resumed = await tx.job.update({
+      where: { id: job.id },
+      data: {
+        pausedAt: null,
+        pausedUntil: null,
+        pausedBy: null,
+        resumedAt: now,
+        nextRunAt: job.enabled && schedule.success ? nextRunAt(schedule.data, now) : null,
+      },
+    });
+    await tx.auditLog.create({
+      data: { tenantId, actorUserId: userId, action: "job.resume", targetType: "job", targetId: job.id },
+    });
+    return resumed;
+  });
+  return publicJob(updated);
 }

@@ -21,10 +21,16 @@ function parseSchedule(value: unknown): Schedule | null {
 export async function runScheduler(db: Database, now = new Date(), random = Math.random): Promise<SchedulerResult> {
   const result: SchedulerResult = { enqueued: 0, skippedBusy: 0, missed: 0 };
   await db.$transaction(async (tx) => {
-    // Jobs created or re-enabled without a next slot get one.
+    // Pauses that were given an end resume by themselves; the job then gets a fresh slot below (the slots that fell
+    // into the pause are not "missed": nobody wanted them).
+    await tx.$executeRaw`
+      UPDATE jobs SET paused_at = NULL, paused_by = NULL, resumed_at = paused_until, paused_until = NULL,
+        next_run_at = NULL
+      WHERE paused_at IS NOT NULL AND paused_until <= ${now}`;
+    // Jobs created, re-enabled or resumed without a next slot get one; paused jobs get none.
     const unscheduled = await tx.$queryRaw<{ id: string; schedule_json: unknown }[]>`
       SELECT id, schedule_json FROM jobs
-      WHERE enabled AND deleted_at IS NULL AND next_run_at IS NULL
+      WHERE enabled AND deleted_at IS NULL AND next_run_at IS NULL AND paused_at IS NULL
       LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
     for (const job of unscheduled) {
       const schedule = parseSchedule(job.schedule_json);
@@ -48,7 +54,7 @@ export async function runScheduler(db: Database, now = new Date(), random = Math
     >`
       SELECT id, tenant_id, agent_id, engine, dest_type, dest_bucket, dest_prefix, dest_local_path, schedule_json, next_run_at
       FROM jobs
-      WHERE enabled AND deleted_at IS NULL AND next_run_at <= ${now}
+      WHERE enabled AND deleted_at IS NULL AND paused_at IS NULL AND next_run_at <= ${now}
         AND tenant_id NOT IN (SELECT id FROM tenants WHERE disabled_at IS NOT NULL)
       ORDER BY next_run_at
       LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;

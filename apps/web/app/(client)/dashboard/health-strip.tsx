@@ -1,6 +1,7 @@
 import { clsx } from "clsx";
 import Link from "next/link";
 import { dotClasses } from "../../../components/ui/badge.tsx";
+import { StatusBadge } from "../../../components/ui/status-badge.tsx";
 
 type Day = { day: string; result: string };
 
@@ -30,12 +31,25 @@ function summarize(days: Day[]): string {
 }
 
 /** One job's last 30 days: one cell per day (UTC), coloured by the worst result, overdue days hatched. */
-export function HealthStrip({ jobId, name, days }: { jobId: string; name: string; days: Day[] }) {
+export function HealthStrip({
+  jobId,
+  name,
+  days,
+  paused = false,
+}: {
+  jobId: string;
+  name: string;
+  days: Day[];
+  paused?: boolean;
+}) {
   return (
     <li className="grid grid-cols-1 items-center gap-1.5 sm:grid-cols-[12rem_1fr] sm:gap-4">
-      <Link href={`/runs?jobId=${jobId}`} className="truncate text-sm font-medium hover:underline">
-        {name}
-      </Link>
+      <span className="flex min-w-0 items-center gap-2">
+        <Link href={`/runs?jobId=${jobId}`} className="truncate text-sm font-medium hover:underline">
+          {name}
+        </Link>
+        {paused && <StatusBadge status="paused" variant="dot" className="shrink-0" />}
+      </span>
       <div role="img" aria-label={`${name}, last 30 days: ${summarize(days)}`} className="flex gap-0.5">
         {days.map((day) => (
           <span

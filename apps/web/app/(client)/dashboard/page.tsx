@@ -41,9 +41,17 @@ function Count({ label, value, tone, icon: Icon }: { label: string; value: numbe
   );
 }
 
-function Verdict({ counts }: { counts: { jobs: number; protected: number; overdue: number; failing: number } }) {
+function Verdict({
+  counts,
+}: {
+  counts: { jobs: number; protected: number; overdue: number; failing: number; paused: number };
+}) {
   const trouble = counts.failing + counts.overdue;
-  const safe = trouble === 0 && counts.protected === counts.jobs && counts.jobs > 0;
+  // Paused schedules are the user's choice: not a problem, but not protection either, so they are named apart.
+  const active = counts.jobs - counts.paused;
+  const safe = trouble === 0 && counts.protected === active && active > 0;
+  const pausedNote =
+    counts.paused > 0 ? ` ${counts.paused} ${counts.paused === 1 ? "job is" : "jobs are"} paused.` : "";
   return (
     <div
       data-testid="verdict"
@@ -63,10 +71,12 @@ function Verdict({ counts }: { counts: { jobs: number; protected: number; overdu
       )}
       <p className="text-lg font-semibold">
         {safe
-          ? `You are protected: all ${counts.jobs} ${counts.jobs === 1 ? "job" : "jobs"} backed up on schedule.`
+          ? `You are protected: all ${active} active ${active === 1 ? "job" : "jobs"} backed up on schedule.${pausedNote}`
           : trouble > 0
-            ? `${trouble} ${trouble === 1 ? "job needs" : "jobs need"} attention.`
-            : `${counts.jobs - counts.protected} of ${counts.jobs} jobs have no successful backup yet.`}
+            ? `${trouble} ${trouble === 1 ? "job needs" : "jobs need"} attention.${pausedNote}`
+            : active === 0
+              ? `Every job is paused: nothing is backed up on schedule until you resume one.`
+              : `${active - counts.protected} of ${active} active jobs have no successful backup yet.${pausedNote}`}
       </p>
     </div>
   );
@@ -324,7 +334,7 @@ export default function DashboardPage() {
             ) : (
               <ul className="space-y-2.5">
                 {summary.data?.jobs.map((job) => (
-                  <HealthStrip key={job.jobId} jobId={job.jobId} name={job.name} days={job.days} />
+                  <HealthStrip key={job.jobId} jobId={job.jobId} name={job.name} days={job.days} paused={job.paused} />
                 ))}
               </ul>
             )}

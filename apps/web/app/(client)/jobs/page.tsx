@@ -6,14 +6,16 @@ import { ArchiveRestore, BriefcaseBusiness, Pencil, Play, Plus } from "lucide-re
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense } from "react";
+import { PauseControl } from "../../../components/jobs/pause-control.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card } from "../../../components/ui/card.tsx";
 import { EmptyState } from "../../../components/ui/empty-state.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
-import { RelativeTime } from "../../../components/ui/relative-time.tsx";
+import { AbsoluteTime, RelativeTime } from "../../../components/ui/relative-time.tsx";
 import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
+import { StatusBadge } from "../../../components/ui/status-badge.tsx";
 import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
 import { describeSchedule } from "../../../lib/job-wizard/schedule.ts";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
@@ -33,6 +35,14 @@ function JobsList() {
       },
     }),
   );
+  const invalidate = () =>
+    Promise.all([
+      queryClient.invalidateQueries(trpc.jobs.list.queryFilter()),
+      queryClient.invalidateQueries(trpc.dashboard.summary.queryFilter()),
+    ]);
+  const pause = useMutation(trpc.jobs.pause.mutationOptions({ onSuccess: invalidate }));
+  const resume = useMutation(trpc.jobs.resume.mutationOptions({ onSuccess: invalidate }));
+  const pauseError = pause.error ?? resume.error;
   const agentName = (id: string) => agents.data?.find((agent) => agent.id === id)?.name ?? "—";
   return (
     <div className="space-y-6">
@@ -59,6 +69,11 @@ function JobsList() {
       {runNow.error && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">
           Could not start the run: {runNow.error.message}
+        </p>
+      )}
+      {pauseError && (
+        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+          Could not change the schedule: {pauseError.message}
         </p>
       )}
       {jobs.data?.length === 0 ? (
@@ -100,6 +115,16 @@ function JobsList() {
                         disabled
                       </Badge>
                     )}
+                    {job.pausedAt && (
+                      <span className="ml-2 inline-flex items-center gap-1" data-testid="job-paused">
+                        <StatusBadge status="paused" />
+                        {job.pausedUntil && (
+                          <span className="text-xs font-normal text-slate-600 dark:text-slate-400">
+                            until <AbsoluteTime date={job.pausedUntil} />
+                          </span>
+                        )}
+                      </span>
+                    )}
                   </Td>
                   <Td>
                     <Badge tone={job.engine === "backup" ? "blue" : "grey"}>{job.engine}</Badge>
@@ -112,7 +137,11 @@ function JobsList() {
                   </Td>
                   <Td className="text-sm">{describeSchedule(job.scheduleJson as Schedule)}</Td>
                   <Td>
-                    <RelativeTime date={job.nextRunAt} fallback="—" />
+                    {job.pausedAt ? (
+                      <span className="text-sm text-slate-600 dark:text-slate-400">paused</span>
+                    ) : (
+                      <RelativeTime date={job.nextRunAt} fallback="—" />
+                    )}
                   </Td>
                   <Td>
                     <div className="flex justify-end gap-1">
@@ -124,6 +153,16 @@ function JobsList() {
                       >
                         <Play aria-hidden /> Run now<span className="sr-only">: {job.name}</span>
                       </Button>
+                      <PauseControl
+                        jobName={job.name}
+                        paused={job.pausedAt !== null}
+                        pending={
+                          (pause.isPending && pause.variables?.jobId === job.id) ||
+                          (resume.isPending && resume.variables?.jobId === job.id)
+                        }
+                        onPause={(until) => pause.mutate({ jobId: job.id, until })}
+                        onResume={() => resume.mutate({ jobId: job.id })}
+                      />
                       <Button size="sm" variant="ghost" asChild>
                         <Link href={`/jobs/${job.id}/edit`}>
                           <Pencil aria-hidden /> Edit<span className="sr-only">: {job.name}</span>
