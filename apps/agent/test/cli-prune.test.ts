@@ -113,6 +113,45 @@ describe("e3-backup-agent prune, check, repair", () => {
     expect(new Set(errors)).toEqual(new Set(["missing-blob"]));
     expect((await runAgent(["repair", "nothing"], env)).status).toBe(1);
   });
+
+  it("prune's --max-repack-size and --repack-uncompressed, also through forget --prune", {
+    timeout: 180_000,
+  }, async () => {
+    const repo = join(dir, "uncompressed");
+    const source = join(dir, "uncompressed-source");
+    const env = { E3_REPOSITORY: repo, E3_PASSWORD: password };
+    await restic(repo, "init");
+    for (let n = 0; n < 3; n++) {
+      await rm(source, { recursive: true, force: true });
+      await mkdir(source, { recursive: true });
+      await writeFile(join(source, "text.txt"), `generation ${n} of a text that compresses\n`.repeat(50_000));
+      await writeFile(join(source, "same.bin"), noise(1, 1_000_000));
+      await restic(repo, "backup", "--compression", "off", source);
+    }
+
+    const usage = await runAgent(["forget", "--keep-last", "1", "--repack-uncompressed"], env);
+    expect(usage.status).toBe(1);
+    expect(usage.stderr).toContain("--repack-uncompressed goes with --prune");
+    const badSize = await runAgent(["prune", "--max-repack-size", "lots"], env);
+    expect(badSize.status).toBe(1);
+    expect(badSize.stderr).toMatch(/--max-repack-size must be a size/);
+
+    const forgotten = await runAgent(
+      ["forget", "--keep-last", "1", "--prune", "--max-repack-size", "0", "--json"],
+      env,
+    );
+    expect(forgotten.status, forgotten.stderr).toBe(0);
+    const pruned = jsonLines(forgotten.stdout).at(-1) as { packs: { deleted: number; repacked: number } };
+    expect(pruned.packs.repacked).toBe(0);
+    expect((await restic(repo, "check")).stdout).toContain("no errors were found");
+
+    const compressed = await runAgent(["prune", "--repack-uncompressed", "--max-repack-size", "100m"], env);
+    expect(compressed.status, compressed.stderr).toBe(0);
+    expect(compressed.stdout).toMatch(/compressed \d+ blobs stored uncompressed/);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    const again = await runAgent(["prune", "--repack-uncompressed", "--dry-run", "--json"], env);
+    expect(jsonLines(again.stdout).at(-1)).toMatchObject({ packs: { repacked: 0 }, blobs: { compressed: 0 } });
+  });
 });
 
 describe("maintenance beside a running backup", () => {

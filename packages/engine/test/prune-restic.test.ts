@@ -1,20 +1,23 @@
 import { execFile, spawnSync } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { backup } from "../src/archiver/archiver.ts";
+import { seal } from "../src/crypto/seal.ts";
 import { isEngineError } from "../src/errors.ts";
 import { check } from "../src/lifecycle/check.ts";
 import { maintain } from "../src/lifecycle/maintenance.ts";
 import { prune } from "../src/lifecycle/prune.ts";
 import { repairIndex } from "../src/lifecycle/repair-index.ts";
+import { loadRepositoryState } from "../src/lifecycle/repository-state.ts";
 import { lockRepository } from "../src/repository/lock.ts";
 import { RepositoryReader } from "../src/repository/reader.ts";
 import { initLocalRepository, openRepository, type Repository } from "../src/repository/repository.ts";
 import { encodeUnpacked } from "../src/repository/unpacked.ts";
+import { nodeAt } from "../src/snapshots/browse.ts";
 import { listAll, pathOf } from "../src/storage/backend.ts";
 import { LocalBackend } from "../src/storage/local.ts";
 import { formatGoTime, nowNanoseconds } from "../src/tree/go-time.ts";
@@ -181,6 +184,134 @@ describe("prune", () => {
     expect(isEngineError(refused, "REPOSITORY_DAMAGED")).toBe(true);
     expect((refused as Error).message).toContain("repair index");
     expect((await listAll(repository.storage, "index")).length).toBe(before);
+  });
+});
+
+describe("prune's repack options", () => {
+  it("max-repack-size 0 only deletes; a limit repacks less than that much; restic checks each result", {
+    timeout: 240_000,
+  }, async () => {
+    const { repo, repository } = await buildRepository("max-repack", 6);
+    await restic(repo, "forget", "--keep-last", "3");
+    const everything = await prune(repository, { dryRun: true, maxUnused: 0 });
+    expect(everything.packs.repacked).toBeGreaterThan(2);
+
+    // restic's no-space recovery: deletes what nothing uses, rewrites nothing.
+    const packsBefore = await packFiles(repository);
+    const deleteOnly = await prune(repository, { maxUnused: 0, maxRepackSize: 0 });
+    expect(deleteOnly.packs.deleted).toBeGreaterThan(0);
+    expect(deleteOnly.packs.repacked).toBe(0);
+    expect(deleteOnly.packs.written).toBe(0);
+    const packsAfter = await packFiles(repository);
+    expect(packsAfter.every((pack) => packsBefore.includes(pack))).toBe(true);
+    expect(packsBefore.length - packsAfter.length).toBe(deleteOnly.packs.deleted);
+    expect((await restic(repo, "check")).stdout).toContain("no errors were found");
+
+    // Now every pack still there is used, so every pack a prune removes was repacked. Their blob bytes (what
+    // restic's limit counts) stay below the limit, and the limit held some back.
+    const state = await loadRepositoryState(repository);
+    const blobBytes = new Map<string, number>();
+    for (const pack of state.packs) {
+      let bytes = 0;
+      for (let record = pack.first; record < pack.first + pack.count; record++) bytes += state.table.length(record);
+      blobBytes.set(pack.id, bytes);
+    }
+    const sizes = [...blobBytes.values()].sort((a, b) => a - b);
+    const limit = sizes[0]! + sizes[1]! + sizes[2]! + 1;
+    const limited = await prune(repository, { maxUnused: 0, maxRepackSize: limit });
+    const remaining = await packFiles(repository);
+    const repacked = packsAfter.filter((pack) => !remaining.includes(pack));
+    expect(limited.packs.deleted).toBe(0);
+    expect(repacked.length).toBe(limited.packs.repacked);
+    expect(repacked.length).toBeGreaterThan(0);
+    expect(repacked.reduce((sum, pack) => sum + blobBytes.get(pack)!, 0)).toBeLessThan(limit);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    const rest = await prune(repository, { maxUnused: 0 });
+    expect(rest.packs.repacked).toBeGreaterThan(0);
+    expect(rest.bytes.unusedAfter).toBe(0);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    await expect(prune(repository, { maxRepackSize: -1 })).rejects.toThrow(/max-repack-size must be 0 bytes or more/);
+  });
+
+  it("repack-uncompressed compresses every blob of a repository restic wrote with compression off", {
+    timeout: 240_000,
+  }, async () => {
+    const repo = join(dir, "uncompressed");
+    const source = join(dir, "uncompressed-source");
+    await restic(repo, "init");
+    const listings: Awaited<ReturnType<typeof listFolder>>[] = [];
+    for (let n = 0; n < 3; n++) {
+      await generation(source, n);
+      await restic(repo, "backup", "--compression", "off", source);
+      listings.push(await listFolder(source));
+    }
+    const repository = await openRepository(new LocalBackend(repo), password);
+    const uncompressedData = async () => {
+      const { table } = await loadRepositoryState(repository);
+      let count = 0;
+      for (let record = 0; record < table.count; record++) if (!table.uncompressedLength(record)) count++;
+      return count;
+    };
+    const stored = await uncompressedData();
+    expect(stored).toBeGreaterThan(10);
+
+    const plan = await prune(repository, { dryRun: true, repackUncompressed: true });
+    expect(plan.blobs.compressed).toBe(stored);
+    const sizeBefore = plan.bytes.used + plan.bytes.unused;
+    const summary = await prune(repository, { repackUncompressed: true });
+    expect(summary.packs.repacked).toBeGreaterThan(0);
+    expect(summary.blobs.compressed).toBe(stored);
+    expect(await uncompressedData()).toBe(0);
+    expect((await restic(repo, "check", "--read-data")).stdout).toContain("no errors were found");
+    // The text compresses: the repository shrank although nothing was unused.
+    const after = await prune(repository, { dryRun: true, repackUncompressed: true });
+    expect(after.bytes.used + after.bytes.unused).toBeLessThan(sizeBefore);
+    expect(after.packs.repacked).toBe(0);
+    expect(after.blobs.compressed).toBe(0);
+    const target = join(dir, "uncompressed-restore");
+    await restic(repo, "restore", "latest", "--target", target);
+    expect(await listFolder(join(target, source))).toEqual(listings.at(-1));
+
+    const v1 = join(dir, "version-1");
+    await restic(v1, "init", "--repository-version", "1");
+    const old = await openRepository(new LocalBackend(v1), password);
+    const refused = await prune(old, { repackUncompressed: true }).catch((error: unknown) => error);
+    expect(isEngineError(refused, "INVALID_ARGUMENT")).toBe(true);
+    expect((refused as Error).message).toMatch(/version 2/);
+  });
+
+  it("refuses to copy a blob whose plaintext does not match its id, though its MAC is valid", {
+    timeout: 120_000,
+  }, async () => {
+    const { repo, source, repository } = await buildRepository("wrong-blob", 2);
+    const reader = new RepositoryReader(repository.key, repository.storage);
+    const [snapshot] = await reader.snapshots();
+    // base.bin is noise: its blobs are stored uncompressed, so a re-sealed copy has exactly their length.
+    const { node } = await nodeAt(reader, snapshot!, join(source, "stable", "base.bin"));
+    const blob = node!.content![0]!;
+    const location = (await reader.index()).get(blob)!;
+    expect(location.uncompressedLength).toBeUndefined();
+    const plaintext = await reader.blob("data", blob);
+    plaintext[0] = plaintext[0]! ^ 1;
+    const forged = seal(repository.key, plaintext);
+    expect(forged.length).toBe(location.length);
+    const path = join(repo, pathOf({ type: "data", name: location.pack }));
+    await chmod(path, 0o600);
+    const pack = await readFile(path);
+    forged.copy(pack, location.offset);
+    await writeFile(path, pack);
+
+    const files = async () =>
+      [...(await packFiles(repository)), ...(await listAll(repository.storage, "index")).map((f) => f.name)].sort();
+    const before = await files();
+    // Every pack holding an uncompressed blob is repacked, so the forged blob's is too.
+    const refused = await prune(repository, { repackUncompressed: true }).catch((error: unknown) => error);
+    expect(isEngineError(refused, "REPOSITORY_DAMAGED")).toBe(true);
+    expect((refused as Error).message).toContain(blob);
+    expect((refused as Error).message).toMatch(/does not match its id.*prune deleted nothing/);
+    // Nothing was deleted: every old pack and index file is still there (new packs, unindexed, may be).
+    const after = await files();
+    expect(before.every((name) => after.includes(name))).toBe(true);
   });
 });
 

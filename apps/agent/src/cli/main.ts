@@ -34,8 +34,10 @@ commands:
   tray       (Windows: the tray icon that opens the status page; service install starts it at every logon)
   sync       SRC DEST [--mode copy|sync] [--include G]... [--exclude G]... [--bwlimit RATE] [--transfers N] [--dry-run] [--json]
   forget     --repo R [--keep-last|-hourly|-daily|-weekly|-monthly|-yearly N]... [--keep-within[-hourly|…] 1y2m3d4h]
-             [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--prune [--max-unused P%]] [--json]
-  prune      --repo R [--max-unused P%|unlimited] [--pack-size MiB] [--dry-run] [--json]
+             [--keep-tag T[,T]]... [--host H] [--dry-run] [--force] [--json]
+             [--prune [--max-unused P%] [--max-repack-size SIZE] [--repack-uncompressed]]
+  prune      --repo R [--max-unused P%|unlimited] [--max-repack-size SIZE] [--repack-uncompressed] [--pack-size MiB]
+             [--dry-run] [--json]
   check      --repo R [--read-data | --read-data-subset n/t|x%] [--json]   (exit 1 naming the damage)
   repair     --repo R index [--json]
   key        --repo R list|add|remove ID|passwd [--new-password-file F | E3_NEW_PASSWORD] [--user U] [--host H] [--json]

@@ -137,8 +137,17 @@ export class BlobTable {
     return this.#meta[record * metaWords]!;
   }
 
+  offset(record: number): number {
+    return this.#meta[record * metaWords + 1]!;
+  }
+
   length(record: number): number {
     return this.#meta[record * metaWords + 2]!;
+  }
+
+  /** The plaintext length of a compressed blob; 0 for a blob stored uncompressed. */
+  uncompressedLength(record: number): number {
+    return this.#meta[record * metaWords + 3]!;
   }
 
   /** Where the blob sits in its pack, as the index describes it. */

@@ -1,12 +1,14 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { verifySealed } from "../crypto/seal.ts";
+import { seal } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
+import { compressBlob } from "../repository/blob-sealer.ts";
 import { withLock } from "../repository/lock.ts";
 import { type BlobType, encodePackTail } from "../repository/pack.ts";
-import { RepositoryReader } from "../repository/reader.ts";
+import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
+import { compressionLevels } from "../repository/writer.ts";
 import { blobFlags } from "./blob-table.ts";
 import { IndexFileWriter } from "./repair-index.ts";
 import {
@@ -39,6 +41,18 @@ export type PruneOptions = {
    * --max-unused, 5 by default). 0 repacks every partly used pack; Infinity never repacks for unused space.
    */
   maxUnused?: number;
+  /**
+   * At most this many bytes of packs are repacked (restic's --max-repack-size, counted as restic does: the whole
+   * size of each pack chosen, used and unused blobs). Packs that would go beyond it are kept as they are; deleting
+   * packs nothing uses is not limited. Unlimited by default; 0 repacks nothing.
+   */
+  maxRepackSize?: number;
+  /**
+   * Repack every pack holding a blob stored uncompressed and compress those blobs (restic's --repack-uncompressed):
+   * how a repository written with compression off, or by restic before 0.14, gets compressed. Only limited by
+   * maxRepackSize. Repository version 2 only.
+   */
+  repackUncompressed?: boolean;
   /** Plan only: nothing is written or deleted; a shared lock is taken so backups may run meanwhile. */
   dryRun?: boolean;
   /** Target size of the packs repacking writes (16 MiB, restic's default). */
@@ -53,7 +67,13 @@ export type PruneSummary = {
   dryRun: boolean;
   snapshots: number;
   treesWalked: number;
-  blobs: { total: number; used: number; unused: number };
+  blobs: {
+    total: number;
+    used: number;
+    unused: number;
+    /** Blobs repacking compressed (they were stored uncompressed; repackUncompressed). */
+    compressed: number;
+  };
   packs: {
     total: number;
     /** Packs nothing uses any more (plus unindexed leftovers). */
@@ -93,6 +113,8 @@ type PackPlan = PackEntry & {
   unusedBytes: number;
   usedBlobs: number;
   type: BlobType | "mixed" | "empty";
+  /** Holds a blob stored uncompressed (repackUncompressed rewrites it compressed). */
+  uncompressed: boolean;
   action: "keep" | "delete" | "repack";
 };
 
@@ -110,6 +132,18 @@ export async function pruneLocked(repository: Repository, options: PruneOptions 
   const maxUnused = options.maxUnused ?? 5;
   if (!(maxUnused >= 0)) throw new EngineError("INVALID_ARGUMENT", `max-unused must be 0 % or more, not ${maxUnused}`);
   const packSize = options.packSize ?? defaultPackSize;
+  const maxRepackSize = options.maxRepackSize ?? Number.POSITIVE_INFINITY;
+  if (!(maxRepackSize >= 0)) {
+    throw new EngineError("INVALID_ARGUMENT", `max-repack-size must be 0 bytes or more, not ${maxRepackSize}`);
+  }
+  const repackUncompressed = options.repackUncompressed ?? false;
+  if (repackUncompressed && repository.config.version < 2) {
+    throw new EngineError(
+      "INVALID_ARGUMENT",
+      "repack-uncompressed needs a version 2 repository (version 1 cannot store compressed blobs): " +
+        "run 'restic migrate upgrade_repo_v2' first",
+    );
+  }
   const meter = new ProgressMeter("listing snapshots", options.onProgress);
   try {
     // restic's read order: snapshots before the index, so a snapshot never names blobs an index we read lacks.
@@ -153,17 +187,21 @@ export async function pruneLocked(repository: Repository, options: PruneOptions 
       );
     }
 
-    const plans = planPacks(state, { maxUnused, packSize });
+    const plans = planPacks(state, { maxUnused, packSize, maxRepackSize, repackUncompressed });
     const summary = summarise(plans, state, snapshots.length, treesWalked, options.dryRun ?? false);
-    if (options.dryRun) return summary;
+    if (options.dryRun) {
+      if (repackUncompressed) summary.blobs.compressed = countUncompressedUsed(state, plans);
+      return summary;
+    }
 
     const repackList = plans.filter((plan) => plan.action === "repack");
     enterPhase(meter, "repacking");
     meter.state.filesDone = 0;
     meter.state.filesTotal = repackList.length;
     meter.state.bytesTotal = repackList.reduce((sum, plan) => sum + plan.usedBytes, 0);
-    const written = await repack(repository, state, repackList, { packSize, signal, meter });
+    const written = await repack(repository, state, repackList, { packSize, repackUncompressed, signal, meter });
     summary.packs.written = written.packs;
+    summary.blobs.compressed = written.compressed;
 
     enterPhase(meter, "writing index");
     const keptPacks = plans.filter((plan) => plan.action === "keep").map((plan) => plan as PackEntry);
@@ -192,7 +230,10 @@ export async function pruneLocked(repository: Repository, options: PruneOptions 
 }
 
 /** Decides for every pack: keep, delete, or repack (restic 0.14's choice, engine-reference §3.3). */
-function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize: number }): PackPlan[] {
+function planPacks(
+  state: RepositoryState,
+  limits: { maxUnused: number; packSize: number; maxRepackSize: number; repackUncompressed: boolean },
+): PackPlan[] {
   const { table } = state;
   const plans: PackPlan[] = state.packs.map((pack) => {
     let usedBytes = 0;
@@ -200,8 +241,10 @@ function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize
     let usedBlobs = 0;
     let data = false;
     let tree = false;
+    let uncompressed = false;
     for (let record = pack.first; record < pack.first + pack.count; record++) {
       const length = table.length(record);
+      if (!table.uncompressedLength(record)) uncompressed = true;
       if (table.has(record, blobFlags.used)) {
         usedBytes += length;
         usedBlobs++;
@@ -210,7 +253,7 @@ function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize
       else data = true;
     }
     const type = data && tree ? "mixed" : data ? "data" : tree ? "tree" : "empty";
-    return { ...pack, usedBytes, unusedBytes, usedBlobs, type, action: "keep" };
+    return { ...pack, usedBytes, unusedBytes, usedBlobs, type, uncompressed, action: "keep" };
   });
   for (const plan of plans) {
     if (!plan.indexed) continue;
@@ -224,10 +267,12 @@ function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize
   }
   const candidates: PackPlan[] = [];
   const small: PackPlan[] = [];
+  const compress = (plan: PackPlan) => limits.repackUncompressed && plan.uncompressed;
+  const isSmall = (plan: PackPlan) => (plan.size ?? 0) < (limits.packSize * 4) / 5;
   for (const plan of plans) {
     if (!plan.indexed || plan.usedBlobs === 0) plan.action = "delete";
-    else if (plan.unusedBytes > 0 || plan.type === "mixed") candidates.push(plan);
-    else if ((plan.size ?? 0) < (limits.packSize * 4) / 5) small.push(plan);
+    else if (plan.unusedBytes > 0 || plan.type === "mixed" || compress(plan)) candidates.push(plan);
+    else if (isSmall(plan)) small.push(plan);
   }
   // Too few small packs are not worth rewriting, and a single one would otherwise be rewritten by every prune.
   if (small.length >= smallPacksWorthMerging) candidates.push(...small);
@@ -236,17 +281,40 @@ function planPacks(state: RepositoryState, limits: { maxUnused: number; packSize
   // maxUnused % of what stays: unused / (used + unused) <= p  <=>  unused <= p / (100 - p) * used.
   const tolerated =
     limits.maxUnused >= 100 ? Number.POSITIVE_INFINITY : (limits.maxUnused / (100 - limits.maxUnused)) * used;
-  // The most wasteful packs first: fewest bytes rewritten per byte freed.
-  candidates.sort((a, b) => b.unusedBytes * a.usedBytes - a.unusedBytes * b.usedBytes || a.id.localeCompare(b.id));
+  // restic's order, which decides what a max-repack-size leaves out: tree and mixed packs first, then small packs,
+  // then the most wasteful (fewest bytes rewritten per byte freed).
+  const rank = (plan: PackPlan) => (plan.type !== "data" ? 0 : isSmall(plan) ? 1 : 2);
+  candidates.sort(
+    (a, b) =>
+      rank(a) - rank(b) || b.unusedBytes * a.usedBytes - a.unusedBytes * b.usedBytes || a.id.localeCompare(b.id),
+  );
+  let repackBytes = 0;
   for (const plan of candidates) {
-    const largeEnough = (plan.size ?? 0) >= (limits.packSize * 4) / 5;
-    // Tree packs are small and read by every prune and check: always worth rewriting; mixed packs break v2's rule.
-    // A data pack is kept once the unused space left is tolerated, unless it is small (then it is merged).
-    if (plan.type === "data" && unusedAfter <= tolerated && largeEnough) continue;
+    const packBytes = plan.usedBytes + plan.unusedBytes;
+    // As restic: a pack that would reach the limit is kept, and a smaller one after it may still fit.
+    if (repackBytes + packBytes >= limits.maxRepackSize) continue;
+    // Tree packs are small and read by every prune and check: always worth rewriting; mixed packs break v2's rule;
+    // packs to compress are what repackUncompressed asks for. A data pack is kept once the unused space left is
+    // tolerated, unless it is small (then it is merged).
+    if (plan.type === "data" && !compress(plan) && unusedAfter <= tolerated && !isSmall(plan)) continue;
     plan.action = "repack";
+    repackBytes += packBytes;
     unusedAfter -= plan.unusedBytes;
   }
   return plans;
+}
+
+/** Used blobs stored uncompressed in the packs planned for repacking: what repackUncompressed would compress. */
+function countUncompressedUsed(state: RepositoryState, plans: PackPlan[]): number {
+  const { table } = state;
+  let count = 0;
+  for (const plan of plans) {
+    if (plan.action !== "repack") continue;
+    for (let record = plan.first; record < plan.first + plan.count; record++) {
+      if (table.has(record, blobFlags.used) && !table.uncompressedLength(record)) count++;
+    }
+  }
+  return count;
 }
 
 function summarise(
@@ -267,7 +335,7 @@ function summarise(
     dryRun,
     snapshots,
     treesWalked,
-    blobs: { total: state.table.count, used: usedBlobs, unused: state.table.count - usedBlobs },
+    blobs: { total: state.table.count, used: usedBlobs, unused: state.table.count - usedBlobs, compressed: 0 },
     packs: {
       total: plans.length,
       deleted: deleted.length,
@@ -290,9 +358,11 @@ function summarise(
 }
 
 /**
- * Copies the used blobs of the given packs into new packs, data and trees apart (v2 never mixes them). Every blob's
- * MAC is verified before it is copied: a damaged blob stops the prune before anything is deleted. The sealed
- * bytes are copied as they are (same key, self-contained ciphertext). Memory stays at two staging buffers (one per
+ * Copies the used blobs of the given packs into new packs, data and trees apart (v2 never mixes them). Every blob is
+ * verified as restic's repack does before it is copied (MAC, then the SHA-256 of its plaintext against its id): a
+ * damaged blob stops the prune before anything is deleted, even one whose bytes were sealed wrong in the first
+ * place. The sealed bytes are copied as they are (same key, self-contained ciphertext), except that with
+ * repackUncompressed a blob stored uncompressed is compressed and sealed again. Memory stays at two staging buffers (one per
  * type, ~24 MiB, allocated once) plus the ranges being read: used blobs are read in runs of at most 4 MiB, never
  * whole packs, and a new pack is streamed from its staging buffer.
  */
@@ -300,8 +370,8 @@ async function repack(
   repository: Repository,
   state: RepositoryState,
   packs: PackPlan[],
-  options: { packSize: number; signal: AbortSignal | undefined; meter: ProgressMeter },
-): Promise<{ packs: number; entries: PackEntry[] }> {
+  options: { packSize: number; repackUncompressed: boolean; signal: AbortSignal | undefined; meter: ProgressMeter },
+): Promise<{ packs: number; entries: PackEntry[]; compressed: number }> {
   const { table } = state;
   const { signal, meter } = options;
   type Staged = { id: string; type: BlobType; length: number; uncompressedLength?: number };
@@ -310,6 +380,7 @@ async function repack(
   const stagingBytes = options.packSize + 9 * 1024 * 1024;
   const open: Partial<Record<BlobType, OpenPack>> = {};
   const entries: PackEntry[] = [];
+  let compressed = 0;
   const finish = async (type: BlobType) => {
     const pending = open[type];
     if (!pending || pending.blobs.length === 0) return;
@@ -332,11 +403,27 @@ async function repack(
     state.packNumber.set(id, number);
     entries.push(entry);
   };
-  const copy = async (record: number, sealed: Buffer, pack: string) => {
+  const copy = async (record: number, stored: Buffer, pack: string) => {
     const location = table.location(record);
-    // The MAC proves the bytes are exactly what their writer sealed; decompressing every blob to hash it again
-    // would cost a zstd context per blob for no more certainty about the copy (check --read-data does that).
-    verifySealed(repository.key, sealed, `${location.type} blob ${location.id} in pack ${pack}`);
+    let plaintext: Buffer;
+    try {
+      // The MAC alone proves only that the bytes are what their writer sealed; the hash proves they are the blob.
+      plaintext = decodeBlob(repository.key, location.id, { ...location, pack }, stored);
+    } catch (error) {
+      throw damaged(
+        `${(error as Error).message}; prune deleted nothing (new packs it wrote are named by no index): ` +
+          "run 'check --read-data' to see which snapshots it damages",
+      );
+    }
+    let sealed = stored;
+    if (options.repackUncompressed && location.uncompressedLength === undefined) {
+      // Always the compressed form, as restic writes v2 blobs: a blob zstd cannot shrink grows by a few bytes but
+      // is not rewritten again by the next prune.
+      sealed = seal(repository.key, compressBlob(plaintext, compressionLevels.auto!));
+      location.length = sealed.length;
+      location.uncompressedLength = plaintext.length;
+      compressed++;
+    }
     let pending = open[location.type];
     if (!pending) {
       // Data packs fill up; tree packs are mostly small, so theirs grows as needed.
@@ -410,7 +497,7 @@ async function repack(
   }
   await finish("data");
   await finish("tree");
-  return { packs: entries.length, entries };
+  return { packs: entries.length, entries, compressed };
 }
 
 /** Writes index files naming every blob of the given packs; returns how many. */

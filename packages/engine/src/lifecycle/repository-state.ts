@@ -133,7 +133,7 @@ export async function loadRepositoryState(
 export function expectedPackSize(table: BlobTable, pack: PackEntry): number {
   let size = 32 + 4;
   for (let record = pack.first; record < pack.first + pack.count; record++) {
-    size += table.length(record) + (table.location(record).uncompressedLength !== undefined ? 41 : 37);
+    size += table.length(record) + (table.uncompressedLength(record) ? 41 : 37);
   }
   return size;
 }

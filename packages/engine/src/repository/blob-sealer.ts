@@ -30,15 +30,20 @@ export function identifiedBlob(key: CryptoKey, plaintext: Uint8Array, level: Com
   return { id: blobId(plaintext), ...sealBlob(key, plaintext, level) };
 }
 
+/** A blob's zstd frame at this level. */
+export function compressBlob(plaintext: Uint8Array, level: number): Buffer {
+  // One output buffer sized to the input (zlib's default is 16 KiB pieces, which for a small blob is mostly waste
+  // and for a large one means many pieces and a concatenation); zstd never needs more than a few bytes extra.
+  return zstdCompressSync(plaintext, {
+    chunkSize: Math.max(64, plaintext.length + 1024),
+    pledgedSrcSize: plaintext.length,
+    params: { [zlibConstants.ZSTD_c_compressionLevel]: level },
+  });
+}
+
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
   if (level !== null && plaintext.length > 0) {
-    // One output buffer sized to the input (zlib's default is 16 KiB pieces, which for a small blob is mostly waste
-    // and for a large one means many pieces and a concatenation); zstd never needs more than a few bytes extra.
-    const compressed = zstdCompressSync(plaintext, {
-      chunkSize: Math.max(64, plaintext.length + 1024),
-      pledgedSrcSize: plaintext.length,
-      params: { [zlibConstants.ZSTD_c_compressionLevel]: level },
-    });
+    const compressed = compressBlob(plaintext, level);
     if (compressed.length < plaintext.length) {
       return { sealed: seal(key, compressed), uncompressedLength: plaintext.length };
     }

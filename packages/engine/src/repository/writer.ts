@@ -24,7 +24,7 @@ import { encodeUnpacked } from "./unpacked.ts";
 export type Compression = "auto" | "off" | "max";
 
 /** zstd levels: restic's "auto" is klauspost's SpeedDefault (≈ zstd 3), "max" its SpeedBestCompression (≈ 11). */
-const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
+export const compressionLevels: Record<Compression, CompressionLevel> = { auto: 3, off: null, max: 11 };
 const defaultPackSize = 16 * 1024 * 1024;
 const indexAtLeastEveryMs = 30_000;
 /** A batch of small blobs goes to a sealing thread at this size or count. */

@@ -12,7 +12,7 @@ import {
 import { z } from "zod";
 import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { progressPrinter, table } from "../output.ts";
-import { parseMaxUnused, pruneJson, pruneLines, pruneOptions } from "./prune.ts";
+import { parseMaxUnused, pruneJson, pruneLines, pruneOptions, repackOptions } from "./prune.ts";
 
 const counts = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
 const windows = ["", "-hourly", "-daily", "-weekly", "-monthly", "-yearly"] as const;
@@ -94,6 +94,8 @@ export async function forgetCommand(args: string[]): Promise<number> {
       force: { type: "boolean", default: false },
       prune: { type: "boolean", default: false },
       "max-unused": pruneOptions["max-unused"],
+      "max-repack-size": pruneOptions["max-repack-size"],
+      "repack-uncompressed": pruneOptions["repack-uncompressed"],
     },
   });
   const policy = policyOf(values);
@@ -106,7 +108,12 @@ export async function forgetCommand(args: string[]): Promise<number> {
     throw error;
   }
   const maxUnused = parseMaxUnused(values["max-unused"]);
-  if (maxUnused !== undefined && !values.prune) throw new UsageError("--max-unused goes with --prune");
+  const repack = repackOptions(values);
+  for (const flag of ["max-unused", "max-repack-size", "repack-uncompressed"] as const) {
+    if (values[flag] !== undefined && values[flag] !== false && !values.prune) {
+      throw new UsageError(`--${flag} goes with --prune`);
+    }
+  }
   const repository = await open(values);
   const dryRun = values["dry-run"];
   const { plan, removed } = await forget(repository, {
@@ -129,6 +136,7 @@ export async function forgetCommand(args: string[]): Promise<number> {
     const printer = progressPrinter(values.json);
     return prune(repository, {
       ...(maxUnused !== undefined ? { maxUnused } : {}),
+      ...repack,
       signal: cancellation(),
       onProgress: printer.update,
     }).finally(printer.done);

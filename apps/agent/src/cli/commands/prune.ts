@@ -2,13 +2,17 @@ import { parseArgs } from "node:util";
 import { type PruneSummary, prune } from "@e3/engine";
 import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { formatBytes, progressPrinter } from "../output.ts";
-import { packSizeSchema } from "./backup.ts";
+import { packSizeSchema, parseByteSize } from "./backup.ts";
 
-// restic's `prune [--max-unused P%|unlimited] [--pack-size MiB] [--dry-run]`: deletes what no snapshot uses, repacks partly used packs
-// until at most P % of the repository is unused (5 % by default). Under the exclusive lock; --dry-run plans only.
+// restic's `prune [--max-unused P%|unlimited] [--max-repack-size SIZE] [--repack-uncompressed] [--pack-size MiB]
+// [--dry-run]`: deletes what no snapshot uses, repacks partly used packs until at most P % of the repository is unused
+// (5 % by default), at most SIZE of packs (unlimited by default), compressing what is stored uncompressed when asked.
+// Under the exclusive lock; --dry-run plans only.
 
 export const pruneOptions = {
   "max-unused": { type: "string" },
+  "max-repack-size": { type: "string" },
+  "repack-uncompressed": { type: "boolean", default: false },
   "pack-size": { type: "string" },
   "dry-run": { type: "boolean", default: false },
 } as const;
@@ -27,6 +31,15 @@ export function parseMaxUnused(value: string | undefined): number | undefined {
   return percent;
 }
 
+/** The repack options of prune and forget --prune, checked before the repository is opened. */
+export function repackOptions(values: { "max-repack-size"?: string; "repack-uncompressed"?: boolean }) {
+  const size = values["max-repack-size"];
+  return {
+    ...(size !== undefined ? { maxRepackSize: parseByteSize(size, "--max-repack-size") } : {}),
+    ...(values["repack-uncompressed"] ? { repackUncompressed: true } : {}),
+  };
+}
+
 export function pruneLines(summary: PruneSummary): string {
   const { packs, bytes, blobs } = summary;
   const verb = summary.dryRun ? "would" : "did";
@@ -36,6 +49,9 @@ export function pruneLines(summary: PruneSummary): string {
     `unused: ${formatBytes(bytes.unused)}`,
     `${summary.dryRun ? "would delete" : "deleted"} ${packs.deleted} packs (${packs.unreferenced} named by no index), ` +
       `${summary.dryRun ? "would repack" : "repacked"} ${packs.repacked} (${formatBytes(bytes.repacked)}), kept ${packs.kept}`,
+    blobs.compressed
+      ? `${summary.dryRun ? "would compress" : "compressed"} ${blobs.compressed} blobs stored uncompressed`
+      : "",
     summary.dryRun
       ? ""
       : `wrote ${packs.written} packs and ${summary.indexFiles.written} index files, removed ${summary.indexFiles.removed}`,
@@ -60,11 +76,13 @@ export async function pruneCommand(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`prune takes no arguments (got ${positionals.join(" ")})`);
   const maxUnused = parseMaxUnused(values["max-unused"]);
   const packSize = values["pack-size"] === undefined ? undefined : packSizeSchema.parse(values["pack-size"]) * 2 ** 20;
+  const repack = repackOptions(values);
   const repository = await open(values);
   const printer = progressPrinter(values.json);
   const summary = await prune(repository, {
     ...(maxUnused !== undefined ? { maxUnused } : {}),
     ...(packSize !== undefined ? { packSize } : {}),
+    ...repack,
     dryRun: values["dry-run"],
     signal: cancellation(),
     onProgress: printer.update,
