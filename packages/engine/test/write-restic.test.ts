@@ -76,7 +76,7 @@ async function storeWithParents(writer: RepositoryWriter, polynomial: bigint, pa
 }
 
 describe("repositories written by e3", () => {
-  it("pass restic check --read-data and restore byte-identically", async () => {
+  it("pass restic check --read-data and restore byte-identically", { timeout: 240_000 }, async () => {
     const source = join(dir, "source");
     await mkdir(join(source, "docs", "empty"), { recursive: true });
     const big = Buffer.alloc(5 * 1024 * 1024);
