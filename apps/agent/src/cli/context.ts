@@ -1,12 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { openRepository, openStorage, type Repository, type StorageBackend } from "@e3/engine";
+import { opened, UsageError } from "./exit.ts";
 
 // What every command shares: where the repository is, its password, output, cancellation, exit codes.
 
-export const exitCodes = { ok: 0, failed: 1, incomplete: 3 } as const;
-
-/** A mistake in how the command was called; the message is followed by a pointer to --help. */
-export class UsageError extends Error {}
+export { exitCodes, opened, UsageError } from "./exit.ts";
 
 export const commonOptions = {
   repo: { type: "string" },
@@ -35,9 +33,6 @@ export function location(options: Common): string {
   if (!repo) throw new UsageError("no repository: pass --repo R or set E3_REPOSITORY");
   return repo;
 }
-
-/** Storages opened by the command, closed when it ends so no socket keeps the process alive. */
-export const opened: StorageBackend[] = [];
 
 export async function open(options: Common): Promise<Repository> {
   const storage = openStorage(location(options));

@@ -1,21 +1,10 @@
-import { z } from "zod";
-import { backupCommand } from "./commands/backup.ts";
-import { checkCommand } from "./commands/check.ts";
-import { enrollCommand } from "./commands/enroll.ts";
-import { forgetCommand } from "./commands/forget.ts";
-import { initCommand } from "./commands/init.ts";
-import { keyCommand } from "./commands/key.ts";
-import { lsCommand } from "./commands/ls.ts";
-import { pruneCommand } from "./commands/prune.ts";
-import { repairCommand } from "./commands/repair.ts";
-import { restoreCommand } from "./commands/restore.ts";
-import { runCommand } from "./commands/run.ts";
-import { snapshotsCommand } from "./commands/snapshots.ts";
-import { exitCodes, opened, UsageError } from "./context.ts";
+import type { ZodError } from "zod";
+import { exitCodes, opened, UsageError } from "./exit.ts";
 
 // e3-backup-agent: the engine's command line (architecture §8), the way operators and tests drive it. Exit codes
 // follow restic: 0 success, 1 failure, 3 finished but some files could not be read. Errors go to stderr as one line
-// that says what to do. Each command lives in commands/<name>.ts and is registered in the table below.
+// that says what to do. Each command lives in commands/<name>.ts and is registered in the table below, loaded only when
+// it runs: `--help` and a command that needs neither the portal client nor the AWS SDK do not pay for loading them.
 
 const usage = `usage: e3-backup-agent <command> [options]
 
@@ -49,27 +38,27 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION); the password f
 SNAPSHOT is an id, a unique id prefix, or "latest".`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
-  init: initCommand,
-  backup: backupCommand,
-  snapshots: snapshotsCommand,
-  ls: lsCommand,
-  restore: restoreCommand,
-  enroll: enrollCommand,
-  run: runCommand,
+  init: (args) => import("./commands/init.ts").then((module) => module.initCommand(args)),
+  backup: (args) => import("./commands/backup.ts").then((module) => module.backupCommand(args)),
+  snapshots: (args) => import("./commands/snapshots.ts").then((module) => module.snapshotsCommand(args)),
+  ls: (args) => import("./commands/ls.ts").then((module) => module.lsCommand(args)),
+  restore: (args) => import("./commands/restore.ts").then((module) => module.restoreCommand(args)),
+  enroll: (args) => import("./commands/enroll.ts").then((module) => module.enrollCommand(args)),
+  run: (args) => import("./commands/run.ts").then((module) => module.runCommand(args)),
   service: (args) => import("./commands/service.ts").then((module) => module.serviceCommand(args)),
   "status-page": (args) => import("./commands/status-page.ts").then((module) => module.statusPageCommand(args)),
   tray: (args) => import("./commands/tray.ts").then((module) => module.trayCommand(args)),
-  forget: forgetCommand,
-  key: keyCommand,
-  prune: pruneCommand,
-  check: checkCommand,
-  repair: repairCommand,
+  forget: (args) => import("./commands/forget.ts").then((module) => module.forgetCommand(args)),
+  key: (args) => import("./commands/key.ts").then((module) => module.keyCommand(args)),
+  prune: (args) => import("./commands/prune.ts").then((module) => module.pruneCommand(args)),
+  check: (args) => import("./commands/check.ts").then((module) => module.checkCommand(args)),
+  repair: (args) => import("./commands/repair.ts").then((module) => module.repairCommand(args)),
   sync: (args) => import("./commands/sync.ts").then((module) => module.syncCommand(args)),
   mount: (args) => import("./commands/mount.ts").then((module) => module.mountCommand(args)),
 };
 
-function describeError(error: unknown): string {
-  if (error instanceof z.ZodError) return error.issues.map((issue) => issue.message).join("; ");
+function describeError(error: unknown, zodError: typeof ZodError): string {
+  if (error instanceof zodError) return error.issues.map((issue) => issue.message).join("; ");
   if (error instanceof Error) return error.message;
   return String(error);
 }
@@ -92,17 +81,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(args);
   } catch (error) {
+    // zod only now: the command that threw has loaded it already (or did not need it).
+    const { ZodError } = await import("zod");
     const code = (error as { code?: unknown }).code;
     const usageProblem =
       error instanceof UsageError ||
-      error instanceof z.ZodError ||
+      error instanceof ZodError ||
       (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"));
     const suffix = usageProblem
       ? `; see 'e3-backup-agent ${name} --help'`
       : typeof code === "string"
         ? ` [${code}]`
         : "";
-    process.stderr.write(`e3-backup-agent ${name}: ${describeError(error)}${suffix}\n`);
+    process.stderr.write(`e3-backup-agent ${name}: ${describeError(error, ZodError)}${suffix}\n`);
     return exitCodes.failed;
   } finally {
     await Promise.all(opened.splice(0).map((storage) => storage.close().catch(() => {})));
