@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentEndpoint, agentEndpoints } from "../src/agent/contract.ts";
 import { appRouter } from "../src/routers/index.ts";
+import { sealSecret } from "../src/secrets/envelope.ts";
 import { type Context, createCallerFactory } from "../src/trpc.ts";
 import {
   callAgentApi,
@@ -51,6 +52,7 @@ const procedureCases: Record<string, Case> = {
     }),
   },
   "jobs.recoveryKey": { refuses: (b) => ({ jobId: b.jobId }) },
+  "jobs.recoveryKeys": { leaksNothing: () => undefined },
   "jobs.update": { refuses: (b) => ({ jobId: b.jobId, changes: { name: "pwned" } }) },
   "jobs.delete": { refuses: (b) => ({ jobId: b.jobId }) },
   "jobs.runNow": { refuses: (b) => ({ jobId: b.jobId }) },
@@ -131,6 +133,16 @@ async function seedTenant(name: string) {
   await harness.db.runLog.create({
     data: { runId: run.id, seq: 1, ts: new Date(), level: "info", message: `${name} secret log` },
   });
+  // An agent-held job's recovery passphrase waiting for its one download.
+  await harness.db.runEvent.create({
+    data: {
+      runId: run.id,
+      seq: 1,
+      ts: new Date(),
+      type: "RECOVERY_KEY_CREATED",
+      dataJson: { passphraseSealed: sealSecret(harness.keyring, `${name}-recovery`, "run_events.recovery_passphrase") },
+    },
+  });
   const snapshot = await harness.db.snapshot.create({
     data: {
       tenantId: tenant.id,
@@ -206,7 +218,7 @@ async function foreignRowsDigest() {
         select: { id: true, status: true, cancelRequestedAt: true },
       }),
       harness.db.runCommand.count({ where: { tenantId: foreign.tenantId } }),
-      harness.db.runEvent.count({ where: { runId: foreign.runId } }),
+      harness.db.runEvent.findMany({ where: { runId: foreign.runId }, select: { type: true, dataJson: true } }),
       harness.db.runLog.count({ where: { runId: foreign.runId } }),
       harness.db.notificationChannel.count({ where: { tenantId: foreign.tenantId } }),
       harness.db.enrollmentToken.findUniqueOrThrow({ where: { id: foreign.tokenId }, select: { expiresAt: true } }),

@@ -4,6 +4,7 @@ import { Download, ShieldCheck } from "lucide-react";
 import QRCode from "qrcode";
 import { type FormEvent, useEffect, useState } from "react";
 import { authClient } from "../../lib/auth-client.ts";
+import { downloadText } from "../../lib/download.ts";
 import { Badge } from "../ui/badge.tsx";
 import { Button } from "../ui/button.tsx";
 import { Card, CardBody, CardHeader } from "../ui/card.tsx";
@@ -37,14 +38,7 @@ function TotpQrCode({ uri }: { uri: string }) {
 
 function BackupCodes({ codes }: { codes: string[] }) {
   const text = `e3 backup: two-factor backup codes (each works once)\n\n${codes.join("\n")}\n`;
-  const download = () => {
-    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = "e3-backup-codes.txt";
-    link.click();
-    URL.revokeObjectURL(url);
-  };
+  const download = () => downloadText("e3-backup-codes.txt", text);
   return (
     <div className="space-y-2">
       <p className="text-sm font-medium">Backup codes</p>

@@ -301,8 +301,9 @@ export function RetentionStep({
               <AlertTriangle className="mt-0.5 size-4 shrink-0" aria-hidden />
               <p>
                 Without the machine's key nobody can restore these backups — not you from another machine, not your
-                provider. Save the recovery password the agent prints (<code>e3-backup-agent key list</code>) somewhere
-                safe. This agent version does not run agent-held jobs yet; their runs fail with NOT_SUPPORTED.
+                provider. After the first backup the Jobs page offers this job's recovery passphrase as a download,{" "}
+                <strong>once</strong>: the portal erases its copy as you take it. Keep it somewhere safe, away from the
+                machine.
               </p>
             </div>
           )}

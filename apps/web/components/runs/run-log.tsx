@@ -4,6 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { clsx } from "clsx";
 import { Download, Search } from "lucide-react";
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+import { downloadText } from "../../lib/download.ts";
 import { useTRPC } from "../../lib/trpc-client.tsx";
 import { Button } from "../ui/button.tsx";
 import { Checkbox } from "../ui/checkbox.tsx";
@@ -117,12 +118,7 @@ export function RunLog({ runId, live }: { runId: string; live: boolean }) {
         if (page.lines.length < 1000) break;
         after = page.lastSeq;
       }
-      const blob = new Blob([`${all.map(formatLogLine).join("\n")}\n`], { type: "text/plain" });
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `run-${runId}.log`;
-      link.click();
-      URL.revokeObjectURL(link.href);
+      downloadText(`run-${runId}.log`, `${all.map(formatLogLine).join("\n")}\n`);
     } catch (failure) {
       setError((failure as Error).message);
     } finally {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { nextSlots, scheduleSchema } from "../schedule.ts";
 import { createJobInputSchema, updateJobInputSchema } from "../services/job-schemas.ts";
 import { createJob, deleteJob, pauseJob, publicJob, requireTenantJob, resumeJob, updateJob } from "../services/jobs.ts";
-import { takeRecoveryKey } from "../services/recovery-key.ts";
+import { listRecoveryKeys, takeRecoveryKey } from "../services/recovery-key.ts";
 import { startRunNow } from "../services/runs.ts";
 import { publicProcedure, router, tenantProcedure } from "../trpc.ts";
 
@@ -29,6 +29,9 @@ export const jobsRouter = router({
   recoveryKey: tenantProcedure
     .input(jobId)
     .mutation(({ ctx, input }) => takeRecoveryKey(ctx.db, ctx.keyring, ctx.tenantId, input.jobId, ctx.user.id)),
+
+  /** Which agent-held jobs have a recovery passphrase waiting for its one download (never the passphrase). */
+  recoveryKeys: tenantProcedure.query(({ ctx }) => listRecoveryKeys(ctx.db, ctx.tenantId)),
 
   update: tenantProcedure
     .input(updateJobInputSchema)

@@ -56,3 +56,21 @@ export async function takeRecoveryKey(db: Database, keyring: Keyring, tenantId: 
     };
   });
 }
+
+/**
+ * The tenant's agent-held jobs that have a recovery passphrase, newest per job: waiting for its one download, or
+ * downloaded already (when). Nothing secret: the passphrase itself only ever leaves through `takeRecoveryKey`.
+ */
+export async function listRecoveryKeys(db: Database, tenantId: string) {
+  const rows = await db.$queryRaw<{ job_id: string; ts: Date; data_json: Record<string, unknown> }[]>`
+    SELECT DISTINCT ON (r.job_id) r.job_id, e.ts, e.data_json
+    FROM run_events e JOIN runs r ON r.id = e.run_id JOIN jobs j ON j.id = r.job_id
+    WHERE j.tenant_id = ${tenantId}::uuid AND j.deleted_at IS NULL AND e.type = ${recoveryKeyEvent}
+    ORDER BY r.job_id, e.ts DESC`;
+  return rows.map((row) => ({
+    jobId: row.job_id,
+    createdAt: row.ts,
+    waiting: typeof row.data_json.passphraseSealed === "string",
+    downloadedAt: typeof row.data_json.downloadedAt === "string" ? new Date(row.data_json.downloadedAt) : null,
+  }));
+}

@@ -2,11 +2,12 @@
 
 import type { Schedule } from "@e3/api/job-schemas";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ArchiveRestore, BriefcaseBusiness, Pencil, Play, Plus } from "lucide-react";
+import { ArchiveRestore, BriefcaseBusiness, KeyRound, Pencil, Play, Plus } from "lucide-react";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { Suspense } from "react";
 import { PauseControl } from "../../../components/jobs/pause-control.tsx";
+import { RecoveryKeyDialog } from "../../../components/jobs/recovery-key-dialog.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card } from "../../../components/ui/card.tsx";
@@ -40,6 +41,9 @@ function JobsList() {
       queryClient.invalidateQueries(trpc.jobs.list.queryFilter()),
       queryClient.invalidateQueries(trpc.dashboard.summary.queryFilter()),
     ]);
+  const recoveryKeys = useQuery(trpc.jobs.recoveryKeys.queryOptions());
+  const waitingKeys = new Set(recoveryKeys.data?.filter((key) => key.waiting).map((key) => key.jobId));
+  const takeKey = useMutation(trpc.jobs.recoveryKey.mutationOptions());
   const pause = useMutation(trpc.jobs.pause.mutationOptions({ onSuccess: invalidate }));
   const resume = useMutation(trpc.jobs.resume.mutationOptions({ onSuccess: invalidate }));
   const pauseError = pause.error ?? resume.error;
@@ -69,6 +73,23 @@ function JobsList() {
       {runNow.error && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">
           Could not start the run: {runNow.error.message}
+        </p>
+      )}
+      {waitingKeys.size > 0 && (
+        <p
+          role="status"
+          data-testid="recovery-keys-waiting"
+          className="flex gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/40 dark:text-amber-100"
+        >
+          <KeyRound className="mt-0.5 size-4 shrink-0" aria-hidden />
+          <span>
+            A recovery passphrase is waiting for{" "}
+            {jobs.data
+              ?.filter((job) => waitingKeys.has(job.id))
+              .map((job) => job.name)
+              .join(", ")}
+            . Download it with the job's Recovery passphrase button: it is handed out only once.
+          </span>
         </p>
       )}
       {pauseError && (
@@ -153,6 +174,13 @@ function JobsList() {
                       >
                         <Play aria-hidden /> Run now<span className="sr-only">: {job.name}</span>
                       </Button>
+                      {waitingKeys.has(job.id) && (
+                        <RecoveryKeyDialog
+                          job={job}
+                          take={() => takeKey.mutateAsync({ jobId: job.id })}
+                          onTaken={() => queryClient.invalidateQueries(trpc.jobs.recoveryKeys.queryFilter())}
+                        />
+                      )}
                       <PauseControl
                         jobName={job.name}
                         paused={job.pausedAt !== null}
