@@ -174,10 +174,12 @@ export class S3Http {
     if (this.listPageSize) query["max-keys"] = String(this.listPageSize);
     const { body } = await this.send({ method: "GET", query, what, signal });
     const decodeKey = keyDecoder(body);
+    // Copies, not slices of the page: a sync keeps keys and ETags of every object for its whole run, and a slice
+    // keeps its ~400 KiB page alive with it (20 000 objects: ~8 MiB of pages for ~1.3 MiB of names).
     const objects = xmlElements(body, "Contents").map((entry) => ({
-      key: decodeKey(xmlText(entry, "Key") ?? ""),
+      key: ownCopy(decodeKey(xmlText(entry, "Key") ?? "")),
       size: Number(xmlText(entry, "Size") ?? 0),
-      etag: xmlText(entry, "ETag") ?? "",
+      etag: ownCopy(xmlText(entry, "ETag") ?? ""),
       lastModifiedMs: Date.parse(xmlText(entry, "LastModified") ?? "") || 0,
     }));
     const truncated = xmlText(body, "IsTruncated") === "true";
@@ -386,6 +388,11 @@ const statusNames: Record<number, string> = {
   500: "InternalError",
   503: "ServiceUnavailable",
 };
+
+/** A string that shares no memory with the one it came from (V8 keeps substrings as views of their parent). */
+function ownCopy(text: string): string {
+  return Buffer.from(text, "utf8").toString("utf8");
+}
 
 export function header(headers: IncomingHttpHeaders, name: string): string {
   const value = headers[name];
