@@ -468,6 +468,18 @@ describe("POST /agent/poll_pending_commands and /agent/complete_command", () => 
     await setAge(restoreRun.id, 900); // past the watchdog cutoff: the watchdog's to fail
     expect(await poll(agent)).toEqual([]);
 
+    // A command delivered but never started (the agent died first, with it next in its batch) comes back too, once.
+    const queued = await queueRestore(tenant.id, agent.agentId, job.id, "pending", {
+      snapshotId: "d".repeat(64),
+      targetPath: "/elsewhere",
+    });
+    expect((await poll(agent)).map((delivered) => delivered.commandId)).toEqual([queued.command.id]);
+    const past = new Date(Date.now() - 300_000);
+    await harness.db.runCommand.update({ where: { id: queued.command.id }, data: { deliveredAt: past } });
+    await harness.db.run.update({ where: { id: queued.restoreRun.id }, data: { updatedAt: past } });
+    expect((await poll(agent)).map((delivered) => delivered.commandId)).toEqual([queued.command.id]);
+    expect(await poll(agent)).toEqual([]);
+
     // A finished command keeps its run from being handed back (and from being kept alive by polls).
     await setAge(restoreRun.id, 300);
     await harness.db.runCommand.update({ where: { id: command.id }, data: { status: "completed" } });

@@ -472,17 +472,27 @@ async function reclaimCommands(deps: AgentApiDeps, agent: Agent, now: Date) {
   const timings = await agentTimings(deps.db, deps.config);
   const graceCutoff = new Date(now.getTime() - timings.AGENT_RECLAIM_GRACE_SECONDS * 1000);
   const watchdogCutoff = new Date(now.getTime() - timings.AGENT_WATCHDOG_TIMEOUT_SECONDS * 1000);
+  // In progress and silent (the agent died working on it), or still queued behind a command delivered that long ago
+  // (it died before starting it, e.g. the next of a batch it had been handed).
   const runs = await deps.db.$queryRaw<{ id: string }[]>`
     UPDATE runs SET updated_at = ${now}
     WHERE id IN (
       SELECT id FROM runs
-      WHERE agent_id = ${agent.id}::uuid AND run_type <> 'backup' AND status IN ('starting', 'running')
-        AND updated_at < ${graceCutoff} AND updated_at > ${watchdogCutoff}
-        AND EXISTS (
-          SELECT 1 FROM run_commands
-          WHERE run_commands.run_id = runs.id AND run_commands.agent_id = ${agent.id}::uuid
-            AND run_commands.type IN ('restore', 'maintenance_quick', 'maintenance_full')
-            AND run_commands.status IN ('delivered', 'running'))
+      WHERE agent_id = ${agent.id}::uuid AND run_type <> 'backup' AND updated_at < ${graceCutoff}
+        AND (
+          (status IN ('starting', 'running') AND updated_at > ${watchdogCutoff}
+            AND EXISTS (
+              SELECT 1 FROM run_commands
+              WHERE run_commands.run_id = runs.id AND run_commands.agent_id = ${agent.id}::uuid
+                AND run_commands.type IN ('restore', 'maintenance_quick', 'maintenance_full')
+                AND run_commands.status IN ('delivered', 'running')))
+          OR (status = 'queued'
+            AND EXISTS (
+              SELECT 1 FROM run_commands
+              WHERE run_commands.run_id = runs.id AND run_commands.agent_id = ${agent.id}::uuid
+                AND run_commands.type IN ('restore', 'maintenance_quick', 'maintenance_full')
+                AND run_commands.status = 'delivered' AND run_commands.delivered_at < ${graceCutoff}
+                AND run_commands.expires_at > ${now})))
       ORDER BY updated_at LIMIT 20
       FOR UPDATE SKIP LOCKED)
     RETURNING id`;
