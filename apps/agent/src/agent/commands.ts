@@ -1,6 +1,8 @@
 import type { AgentCommand, RunProgress } from "@e3/api/agent-contract";
 import { findSnapshot, maintain, type Progress, RepositoryReader, restoreSnapshot } from "@e3/engine";
 import { z } from "zod";
+import { platformFor } from "../platform/index.ts";
+import type { Platform } from "../platform/platform.ts";
 import type { AgentClient } from "./client.ts";
 import { openJobRepository } from "./job-repository.ts";
 import { jobPassword } from "./key-store.ts";
@@ -25,7 +27,13 @@ export type CommandOptions = {
   stateDir: string;
   /** The agent was stopped or killed while doing this command before, and the portal handed it back. */
   resumed?: boolean;
+  /** The operating system (the one this process runs on when absent). */
+  os?: Platform["os"];
 };
+
+export class RestoreTargetError extends Error {
+  readonly code = "RESTORE_TARGET_REQUIRED";
+}
 
 /**
  * The overwrite policy of a restore that resumes: files the interrupted attempt already wrote are complete (the
@@ -43,9 +51,15 @@ export async function runRestore(
   command: AgentCommand,
   reporter: RunReporter | null,
   signal: AbortSignal,
-  { stateDir, resumed = false }: CommandOptions,
+  { stateDir, resumed = false, os = platformFor().os }: CommandOptions,
 ): Promise<CommandOutcome> {
   const payload = restorePayloadSchema.parse(command.payload);
+  if (payload.targetPath === null && os === "windows") {
+    // The snapshot's tree holds C:\Users as /C/Users: laid out under a target, never back onto the drives yet.
+    throw new RestoreTargetError(
+      "restoring to the original location is not supported on Windows yet; restore to a folder (for example C:Restore) and move the files from there",
+    );
+  }
   if (!command.job) throw new Error("the restore command carries no job; the job may have been deleted");
   const password = await jobPassword(stateDir, command.job);
   const target = payload.targetPath ?? "/";
