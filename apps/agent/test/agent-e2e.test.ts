@@ -98,6 +98,11 @@ function startWorker(env: Record<string, string>) {
 }
 
 type Timings = { grace: number; watchdog: number };
+
+const serversDown = new Set<{ up: () => Promise<void> }>();
+afterEach(async () => {
+  for (const server of [...serversDown]) await server.up();
+});
 const defaultTimings: Timings = { grace: 3, watchdog: 300 };
 
 /**
@@ -123,9 +128,12 @@ async function startPortalOn(label: string, timings: Timings) {
     url: portal.url,
     async down() {
       await stopGracefully(portal.child);
+      // A case that fails while its server is down must not leave the next cases (the shared portal) without one.
+      serversDown.add(server);
     },
     async up() {
       portal = await startPortal(env, { keep: true, port });
+      serversDown.delete(server);
     },
   };
   const db: Database = createDatabase(database.url, { poolSize: 2 });
@@ -223,7 +231,7 @@ async function createS3Job({ db, keyring, portalApi, agentId }: Setup, name: str
       (listing) => listing.KeyCount ?? 0,
       () => 0,
     );
-  return { jobId, bucket, restic, objects };
+  return { jobId, bucket, password, restic, objects };
 }
 
 async function runOf(db: Database, runId: string) {
@@ -318,7 +326,8 @@ const oneToN = (n: number) => Array.from({ length: n }, (_, index) => index + 1)
 
 describe("e3-backup-agent enroll and run against the portal", () => {
   it("backs up to S3 (restic check passes), restores selected paths exactly, and cancels a run within 10 s", {
-    timeout: 120_000,
+    // The first case also waits for the shared portal to start.
+    timeout: 240_000,
   }, async () => {
     const context = await setup("agent");
     const { db, portalApi, agentEnv } = context;
@@ -476,13 +485,17 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     // The portal goes away as soon as the agent has its run; the backup finishes while it is gone.
     await waitFor("the agent to claim the run", async () => first.output().includes(`starting backup run ${runId}`));
     await portal.down();
-    await waitFor("the backup to end", async () => first.output().includes(`run ${runId} ended success`));
+    // A report in flight when the server went away ends at the agent's 30 s request timeout at worst.
+    await waitFor("the backup to end", async () => first.output().includes(`run ${runId} ended success`), 90_000);
     const finalReport = join(agentEnv.E3_AGENT_STATE, "runs", runId, "final.json");
-    await waitFor("the final report on disk", async () =>
-      stat(finalReport).then(
-        () => true,
-        () => false,
-      ),
+    await waitFor(
+      "the final report on disk",
+      async () =>
+        stat(finalReport).then(
+          () => true,
+          () => false,
+        ),
+      90_000,
     );
     // The agent dies before the portal is back: only its state folder knows how the run ended.
     first.child.kill("SIGKILL");
@@ -604,6 +617,78 @@ describe("e3-backup-agent enroll and run against the portal", () => {
       return state.status === "running" ? null : state;
     });
     expect(command).toMatchObject({ status: "completed" });
+  });
+
+  it("runs a maintenance again after the agent is SIGKILLed while it waited for the repository's lock", {
+    timeout: 300_000,
+  }, async () => {
+    const context = await setup("maintenance-resume");
+    const { db, portalApi, agentEnv } = context;
+    const source = join(dir, "maintenance-resume-source");
+    await mkdir(source);
+    await writeRandomFile(join(source, "data.bin"), 2 * 1024 * 1024);
+    const job = await createS3Job(context, "maintenance-resume", [source]);
+    const first = startAgent(agentEnv);
+    const backup = await portalApi.jobs.runNow({ jobId: job.jobId });
+    expect(await waitForStatus(db, backup.runId, ["success", "warning", "failed", "cancelled"])).toMatchObject({
+      status: "success",
+    });
+
+    // restic holds a shared lock while it reads its stdin: the maintenance waits for its exclusive one.
+    const holder = spawn(
+      "restic",
+      [
+        "--no-cache",
+        "-r",
+        `s3:${s3.endpoint}/${job.bucket}/machine-1`,
+        "backup",
+        "--stdin",
+        "--stdin-filename",
+        "held",
+      ],
+      {
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          AWS_DEFAULT_REGION: s3.region,
+          RESTIC_PASSWORD: job.password,
+        },
+        stdio: ["pipe", "ignore", "ignore"],
+      },
+    );
+    const holderDone = new Promise<number | null>((resolve) => holder.once("close", resolve));
+    await waitFor("restic's lock", async () => (await job.objects("locks")) > 0);
+    const started = await portalApi.commands.maintenance({ jobId: job.jobId, kind: "maintenance_full" });
+    // Started (its first event is in), and it cannot get past the lock: killed mid-run whenever the kill lands.
+    await waitFor("the maintenance to start", async () =>
+      (await portalApi.runs.events({ runId: started.runId })).some((event) => event.type === "MAINTENANCE_STARTING"),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    first.child.kill("SIGKILL");
+    await first.exited;
+    expect((await runOf(db, started.runId)).status).toBe("running");
+    holder.stdin.end("held while the agent died\n");
+    expect(await holderDone).toBe(0);
+
+    const second = startAgent(agentEnv);
+    const done = await waitForStatus(db, started.runId, ["success", "warning", "failed", "cancelled"], 120_000);
+    expect(done, second.output()).toMatchObject({
+      status: "success",
+      errorCode: null,
+      statsJson: { check: { ok: true } },
+    });
+    expect(second.output()).toContain(`resuming maintenance_full run ${started.runId}`);
+    const types = (await portalApi.runs.events({ runId: started.runId })).map((event) => event.type);
+    expect(types[0]).toBe("MAINTENANCE_STARTING");
+    expect(types).toContain("MAINTENANCE_RESUMING");
+    expect(types.at(-1)).toBe("MAINTENANCE_COMPLETED");
+    const command = await waitFor("the maintenance command's answer", async () => {
+      const state = await portalApi.commands.get({ commandId: started.commandId });
+      return state.status === "running" ? null : state;
+    });
+    expect(command.status).toBe("completed");
+    expect((await job.restic("check", "--read-data")).stdout).toContain("no errors were found");
   });
 
   it("syncs a folder exactly (the second run transfers nothing), runs a scheduled backup with retention, and does quick and full maintenance", {
