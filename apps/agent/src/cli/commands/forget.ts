@@ -12,7 +12,7 @@ import {
 import { z } from "zod";
 import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { progressPrinter, table } from "../output.ts";
-import { parseMaxUnused, pruneJson, pruneLines, pruneOptions, repackOptions } from "./prune.ts";
+import { collectGarbageSooner, parseMaxUnused, pruneJson, pruneLines, pruneOptions, repackOptions } from "./prune.ts";
 
 const counts = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
 const windows = ["", "-hourly", "-daily", "-weekly", "-monthly", "-yearly"] as const;
@@ -109,6 +109,7 @@ export async function forgetCommand(args: string[]): Promise<number> {
   }
   const maxUnused = parseMaxUnused(values["max-unused"]);
   const repack = repackOptions(values);
+  if (values.prune) collectGarbageSooner();
   for (const flag of ["max-unused", "max-repack-size", "repack-uncompressed"] as const) {
     if (values[flag] !== undefined && values[flag] !== false && !values.prune) {
       throw new UsageError(`--${flag} goes with --prune`);
