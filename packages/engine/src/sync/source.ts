@@ -99,10 +99,11 @@ export async function md5OfFile(absolute: string, signal?: AbortSignal): Promise
   return hash.digest("hex");
 }
 
-export async function readRange(absolute: string, offset: number, length: number): Promise<Buffer> {
+/** `length` bytes from `offset`, into the start of `into` when given (it must hold them), else a new buffer. */
+export async function readRange(absolute: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
   const handle = await open(absolute, "r");
   try {
-    const buffer = Buffer.allocUnsafe(length);
+    const buffer = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
