@@ -4,10 +4,13 @@ import { Worker } from "node:worker_threads";
 import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
 import { keyToJson } from "../crypto/key.ts";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
+import { EngineError, type EngineErrorCode } from "../errors.ts";
 
 // Hashing, compressing and encrypting blobs is most of a backup's CPU (SHA-256, zstd, AES-CTR, and Poly1305, which is
 // JavaScript), so it runs on worker threads while the main thread reads and chunks. A sealed blob is what goes into a pack:
 // IV || ciphertext || MAC of the zstd frame when zstd shrinks the blob, else of the plaintext (restic reads both).
+// The same threads decode blobs for a restore (MAC, decryption, zstd, SHA-256 against the id): `decode` reads them
+// from a pack shared with the thread, not copied to it.
 
 export type SealedBlob = { sealed: Buffer; uncompressedLength?: number };
 /** zstd level, or null to store the blob uncompressed. */
@@ -76,7 +79,7 @@ export function transferable(bytes: Uint8Array): ArrayBuffer {
 // executable has no worker file beside it to start a thread from, so the thread is started from that source instead.
 declare const __E3_SEALER_WORKER_SOURCE__: string | undefined;
 
-type Job = { resolve: (blobs: IdentifiedBlob[]) => void; reject: (error: Error) => void };
+type Job = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 /** A batch crosses threads as one buffer of blobs back to back plus their lengths, in both directions. */
 export type SealRequest = { job: number; plaintexts: ArrayBuffer; lengths: number[]; level: CompressionLevel };
 export type SealReply = {
@@ -85,6 +88,21 @@ export type SealReply = {
   blobs?: { id: string; length: number; uncompressedLength?: number }[];
   error?: string;
 };
+
+/** A blob to decode: where it sits in the shared bytes, and what its index entry says of it. */
+export type SealedBlobRef = { id: string; offset: number; length: number; pack: string; uncompressedLength?: number };
+/** Blobs of one pack to decode, read from `pack` (shared memory: the bytes are not copied to the thread). */
+export type DecodeRequest = { job: number; decode: true; pack: SharedArrayBuffer; blobs: SealedBlobRef[] };
+/** The plaintexts back to back in `plaintexts`; per blob its length, or why it could not be decoded. */
+export type DecodeReply = {
+  job: number;
+  plaintexts?: ArrayBuffer;
+  blobs?: ({ length: number } | { code: string; message: string })[];
+  error?: string;
+};
+type WorkerReply = SealReply | DecodeReply;
+/** A decoded blob: its plaintext, or the error (MAC_MISMATCH …) that decoding it raised. */
+export type DecodedBlob = { plaintext: Buffer } | { error: EngineError };
 
 /**
  * A fixed pool of worker threads, started on the first blob (an unchanged re-backup never needs them); jobs go to
@@ -112,23 +130,12 @@ export class WorkerSealer implements BlobSealer {
           ? new Worker(__E3_SEALER_WORKER_SOURCE__, { eval: true, workerData })
           : new Worker(new URL("./blob-sealer.worker.ts", import.meta.url), { workerData });
       const entry = { worker, jobs: new Map<number, Job>() };
-      worker.on("message", (reply: SealReply) => {
+      worker.on("message", (reply: WorkerReply) => {
         const job = entry.jobs.get(reply.job);
         if (!job) return;
         entry.jobs.delete(reply.job);
-        if (reply.error !== undefined || !reply.sealed || !reply.blobs) {
-          job.reject(new Error(reply.error ?? "worker sent no blob"));
-          return;
-        }
-        const sealed = Buffer.from(reply.sealed);
-        let offset = 0;
-        job.resolve(
-          reply.blobs.map(({ id, length, uncompressedLength }) => {
-            const blob = sealed.subarray(offset, offset + length);
-            offset += length;
-            return { id, sealed: blob, ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
-          }),
-        );
+        if (reply.error !== undefined) job.reject(new Error(reply.error));
+        else job.resolve(reply);
       });
       const failAll = (error: Error) => {
         for (const job of entry.jobs.values()) job.reject(error);
@@ -142,16 +149,46 @@ export class WorkerSealer implements BlobSealer {
     }
   }
 
-  seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]> {
+  async seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]> {
+    const buffer =
+      plaintexts.length === 1 ? transferable(plaintexts[0] as Buffer) : transferable(Buffer.concat(plaintexts));
+    const reply = (await this.#send(
+      (job): SealRequest => ({ job, plaintexts: buffer, lengths: plaintexts.map((p) => p.length), level }),
+      [buffer],
+    )) as SealReply;
+    if (!reply.sealed || !reply.blobs) throw new Error("worker sent no blob");
+    const sealed = Buffer.from(reply.sealed);
+    let offset = 0;
+    return reply.blobs.map(({ id, length, uncompressedLength }) => {
+      const blob = sealed.subarray(offset, offset + length);
+      offset += length;
+      return { id, sealed: blob, ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
+    });
+  }
+
+  /**
+   * Decodes blobs of a pack held in shared memory (authenticated, decompressed, checked against their ids); a blob
+   * that fails comes back with its error, the others with their plaintexts.
+   */
+  async decode(pack: SharedArrayBuffer, blobs: SealedBlobRef[]): Promise<DecodedBlob[]> {
+    const reply = (await this.#send((job): DecodeRequest => ({ job, decode: true, pack, blobs }), [])) as DecodeReply;
+    if (!reply.plaintexts || !reply.blobs) throw new Error("worker sent no blob");
+    const plaintexts = Buffer.from(reply.plaintexts);
+    let offset = 0;
+    return reply.blobs.map((result) => {
+      if ("code" in result) return { error: new EngineError(result.code as EngineErrorCode, result.message) };
+      offset += result.length;
+      return { plaintext: plaintexts.subarray(offset - result.length, offset) };
+    });
+  }
+
+  #send(request: (job: number) => SealRequest | DecodeRequest, transfer: ArrayBuffer[]): Promise<WorkerReply> {
     if (this.#workers.length === 0) this.#start();
     const entry = this.#workers.reduce((best, next) => (next.jobs.size < best.jobs.size ? next : best));
     const job = this.#nextJob++;
-    const buffer =
-      plaintexts.length === 1 ? transferable(plaintexts[0] as Buffer) : transferable(Buffer.concat(plaintexts));
-    const request: SealRequest = { job, plaintexts: buffer, lengths: plaintexts.map((p) => p.length), level };
     return new Promise((resolve, reject) => {
       entry.jobs.set(job, { resolve, reject });
-      entry.worker.postMessage(request, [buffer]);
+      entry.worker.postMessage(request(job), transfer);
     });
   }
 

@@ -1,13 +1,60 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { keyFromJson } from "../crypto/key.ts";
-import { identifiedBlob, type SealReply, type SealRequest, transferable } from "./blob-sealer.ts";
+import { isEngineError } from "../errors.ts";
+import {
+  type DecodeReply,
+  type DecodeRequest,
+  identifiedBlob,
+  type SealReply,
+  type SealRequest,
+  transferable,
+} from "./blob-sealer.ts";
+import { decodeBlob } from "./reader.ts";
 
 // One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out, each direction as
-// one buffer moved rather than copied.
+// one buffer moved rather than copied. Or, for a restore, blobs of a shared pack in, their plaintexts out.
 
 const key = keyFromJson((workerData as { key: string }).key);
 
-parentPort?.on("message", ({ job, plaintexts, lengths, level }: SealRequest) => {
+function decode({ job, pack, blobs }: DecodeRequest): void {
+  const bytes = new Uint8Array(pack);
+  const results: NonNullable<DecodeReply["blobs"]> = [];
+  const plaintexts: Buffer[] = [];
+  for (const { id, offset, length, pack: packId, uncompressedLength } of blobs) {
+    const location = {
+      type: "data" as const,
+      id,
+      offset,
+      length,
+      pack: packId,
+      ...(uncompressedLength !== undefined ? { uncompressedLength } : {}),
+    };
+    try {
+      const plaintext = decodeBlob(key, id, location, bytes.subarray(offset, offset + length));
+      plaintexts.push(plaintext);
+      results.push({ length: plaintext.length });
+    } catch (error) {
+      // Authenticated bytes that do not decompress were stored wrong: damage all the same, named as such.
+      if (isEngineError(error)) results.push({ code: error.code, message: error.message });
+      else results.push({ code: "REPOSITORY_DAMAGED", message: `data blob ${id} in pack ${packId}: ${String(error)}` });
+    }
+  }
+  const buffer = transferable(plaintexts.length === 1 ? (plaintexts[0] as Buffer) : Buffer.concat(plaintexts));
+  const reply: DecodeReply = { job, plaintexts: buffer, blobs: results };
+  parentPort?.postMessage(reply, [buffer]);
+}
+
+parentPort?.on("message", (request: SealRequest | DecodeRequest) => {
+  if ("decode" in request) {
+    try {
+      decode(request);
+    } catch (error) {
+      const reply: DecodeReply = { job: request.job, error: error instanceof Error ? error.message : String(error) };
+      parentPort?.postMessage(reply);
+    }
+    return;
+  }
+  const { job, plaintexts, lengths, level } = request;
   try {
     const bytes = new Uint8Array(plaintexts);
     let offset = 0;

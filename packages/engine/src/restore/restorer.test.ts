@@ -84,49 +84,58 @@ let targets = 0;
 const newTarget = () => join(dir, `target-${++targets}`);
 
 describe("restoreSnapshot", () => {
-  it("restores contents, shared and repeated blobs, links and metadata", async () => {
-    const b = await repositoryBuilder();
-    const block = (seed: string) => createHash("sha512").update(seed).digest().toString("hex").repeat(500); // 64 KB
-    const snapshot = await b.snapshot([
-      await b.folder("docs", [
-        await b.file("repeats", [block("a"), block("b"), block("a"), block("a")], { mode: 0o640, uid: 1234, gid: 99 }),
-        await b.file("shares", [block("b"), "tail"]),
-        await b.file("empty", []),
-        await b.folder("empty-dir", [], { mode: 2 ** 31 + 0o750 }),
-        node("raw-link", "symlink", { linktarget: Buffer.from([0x2e, 0x2e, 0x2f, 0xfe]) }),
-        await b.file("second-name", ["linked"], { inode: 7n, deviceId: 1n, links: 2n }),
-      ]),
-      await b.file("first-name", ["linked"], { inode: 7n, deviceId: 1n, links: 2n }),
-    ]);
-    const target = newTarget();
-    const progress: Progress[] = [];
-    const { summary, errors } = await restore(b.repository, snapshot, {
-      target,
-      concurrency: 2,
-      onProgress: (p) => progress.push(p),
-    });
-    expect(errors).toEqual([]);
-    expect(summary).toMatchObject({ filesRestored: 6, filesSkipped: 0, dirsRestored: 2, errors: 0 });
-    expect(summary.bytesRestored).toBe(64_000 * 5 + 4 + 6);
-    const docs = join(target, "docs");
-    const repeats = await readFile(join(docs, "repeats"), "utf8");
-    expect(repeats === block("a") + block("b") + block("a") + block("a")).toBe(true);
-    expect(await readFile(join(docs, "shares"), "utf8")).toBe(`${block("b")}tail`);
-    expect(await readFile(join(docs, "empty"), "utf8")).toBe("");
-    expect(await readdir(join(docs, "empty-dir"))).toEqual([]);
-    expect(await readlink(Buffer.from(join(docs, "raw-link")), { encoding: "buffer" })).toEqual(
-      Buffer.from([0x2e, 0x2e, 0x2f, 0xfe]),
-    );
-    const stats = await lstat(join(docs, "repeats"), { bigint: true });
-    expect(stats.mode & 0o7777n).toBe(0o640n);
-    expect(stats.mtimeNs / 1000n).toBe(1612325106123456n); // utimes takes a double: microseconds are exact
-    if (process.getuid?.() === 0) expect([stats.uid, stats.gid]).toEqual([1234n, 99n]);
-    expect((await lstat(join(docs, "empty-dir"))).mode & 0o7777).toBe(0o750);
-    expect((await lstat(docs, { bigint: true })).mtimeNs / 1000n).toBe(1612325106123456n);
-    expect((await lstat(join(docs, "second-name"))).ino).toBe((await lstat(join(target, "first-name"))).ino);
-    const last = progress.at(-1)!;
-    expect(last).toMatchObject({ phase: "done", filesDone: 6, filesTotal: 6, bytesDone: last.bytesTotal });
-  });
+  // Decoded by worker threads reading the packs from shared memory (the default), and on the calling thread.
+  it.each([{ threads: 2 }, { threads: 0 }])(
+    "restores contents, shared and repeated blobs, links and metadata (threads: $threads)",
+    async ({ threads }) => {
+      const b = await repositoryBuilder();
+      const block = (seed: string) => createHash("sha512").update(seed).digest().toString("hex").repeat(500); // 64 KB
+      const snapshot = await b.snapshot([
+        await b.folder("docs", [
+          await b.file("repeats", [block("a"), block("b"), block("a"), block("a")], {
+            mode: 0o640,
+            uid: 1234,
+            gid: 99,
+          }),
+          await b.file("shares", [block("b"), "tail"]),
+          await b.file("empty", []),
+          await b.folder("empty-dir", [], { mode: 2 ** 31 + 0o750 }),
+          node("raw-link", "symlink", { linktarget: Buffer.from([0x2e, 0x2e, 0x2f, 0xfe]) }),
+          await b.file("second-name", ["linked"], { inode: 7n, deviceId: 1n, links: 2n }),
+        ]),
+        await b.file("first-name", ["linked"], { inode: 7n, deviceId: 1n, links: 2n }),
+      ]);
+      const target = newTarget();
+      const progress: Progress[] = [];
+      const { summary, errors } = await restore(b.repository, snapshot, {
+        target,
+        concurrency: 2,
+        threads,
+        onProgress: (p) => progress.push(p),
+      });
+      expect(errors).toEqual([]);
+      expect(summary).toMatchObject({ filesRestored: 6, filesSkipped: 0, dirsRestored: 2, errors: 0 });
+      expect(summary.bytesRestored).toBe(64_000 * 5 + 4 + 6);
+      const docs = join(target, "docs");
+      const repeats = await readFile(join(docs, "repeats"), "utf8");
+      expect(repeats === block("a") + block("b") + block("a") + block("a")).toBe(true);
+      expect(await readFile(join(docs, "shares"), "utf8")).toBe(`${block("b")}tail`);
+      expect(await readFile(join(docs, "empty"), "utf8")).toBe("");
+      expect(await readdir(join(docs, "empty-dir"))).toEqual([]);
+      expect(await readlink(Buffer.from(join(docs, "raw-link")), { encoding: "buffer" })).toEqual(
+        Buffer.from([0x2e, 0x2e, 0x2f, 0xfe]),
+      );
+      const stats = await lstat(join(docs, "repeats"), { bigint: true });
+      expect(stats.mode & 0o7777n).toBe(0o640n);
+      expect(stats.mtimeNs / 1000n).toBe(1612325106123456n); // utimes takes a double: microseconds are exact
+      if (process.getuid?.() === 0) expect([stats.uid, stats.gid]).toEqual([1234n, 99n]);
+      expect((await lstat(join(docs, "empty-dir"))).mode & 0o7777).toBe(0o750);
+      expect((await lstat(docs, { bigint: true })).mtimeNs / 1000n).toBe(1612325106123456n);
+      expect((await lstat(join(docs, "second-name"))).ino).toBe((await lstat(join(target, "first-name"))).ino);
+      const last = progress.at(-1)!;
+      expect(last).toMatchObject({ phase: "done", filesDone: 6, filesTotal: 6, bytesDone: last.bytesTotal });
+    },
+  );
 
   it("makes fifos, and devices when running as root", async () => {
     const b = await repositoryBuilder();

@@ -17,8 +17,12 @@ export type StreamSource = { size: number; open: () => Readable };
 export type SaveData = Uint8Array | StreamSource;
 
 export type SignalOptions = { signal?: AbortSignal };
-/** `offset` defaults to 0; without `length` the load runs to the end of the file. */
-export type LoadOptions = SignalOptions & { offset?: number; length?: number };
+/**
+ * `offset` defaults to 0; without `length` the load runs to the end of the file. `into`: memory the backend may
+ * read into when it is long enough (the result is then a view of it), so a caller reading many ranges can reuse
+ * one buffer; a backend may ignore it and return new memory.
+ */
+export type LoadOptions = SignalOptions & { offset?: number; length?: number; into?: Uint8Array };
 
 export interface StorageBackend {
   /** Where the repository lives, for messages (never credentials). */

@@ -167,7 +167,11 @@ export class LocalBackend implements StorageBackend {
     try {
       const { size } = await file.stat();
       const { start, end } = resolveRange(size, options, handle);
-      const buffer = Buffer.allocUnsafe(end - start);
+      const { into } = options;
+      const buffer =
+        into && into.byteLength >= end - start
+          ? Buffer.from(into.buffer, into.byteOffset, end - start)
+          : Buffer.allocUnsafe(end - start);
       let filled = 0;
       while (filled < buffer.length) {
         options.signal?.throwIfAborted();
