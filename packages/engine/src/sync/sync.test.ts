@@ -65,6 +65,30 @@ describe("transfer lanes", () => {
     expect(target.most.small).toBe(8);
   });
 
+  it("starts large files that sort after the small ones while the small ones are still going", async () => {
+    const source = join(work, "order");
+    await mkdir(join(source, "a-small"), { recursive: true });
+    await mkdir(join(source, "z-large"), { recursive: true });
+    // More small files than the checkers, the small lane and its queue take in at once (1 + 2 + 64).
+    for (let index = 0; index < 120; index++) await writeFile(join(source, "a-small", `s${index}.txt`), `${index}`);
+    for (let index = 0; index < 2; index++)
+      await writeFile(join(source, "z-large", `l${index}.bin`), Buffer.alloc(smallFileSize + 1, index));
+    const target = new CountingTarget(join(work, "order-copy"));
+    const smallWhenLargeStarted: number[] = [];
+    const upload = target.upload.bind(target);
+    let smallDone = 0;
+    target.upload = async (file, context) => {
+      if (file.size > smallFileSize) smallWhenLargeStarted.push(smallDone);
+      await upload(file, context);
+      if (file.size <= smallFileSize) smallDone++;
+    };
+    const result = await syncFolder({ source, target, transfers: 1, smallFileTransfers: 2, checkers: 1 });
+    expect(result).toMatchObject({ status: "success", filesTransferred: 122 });
+    // The first large file went up before most small files were done (in path order it waited for ~56 of them).
+    expect(smallWhenLargeStarted[0]).toBeLessThan(10);
+    expect(result.plan.map((action) => action.path)).toEqual(result.plan.map((action) => action.path).sort());
+  });
+
   it("refuses a lane width that is not a whole number from 1", async () => {
     const source = await tree("bad-lanes", 1, 0);
     const target = new FolderTarget(join(work, "bad-lanes-copy"));

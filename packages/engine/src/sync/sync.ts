@@ -258,13 +258,21 @@ export async function syncFolder(options: SyncOptions): Promise<SyncResult> {
     };
     const checking = new Set<Promise<void>>();
     try {
-      for (const path of [...sourceFiles.keys()].sort()) {
-        const release = await checkers.acquire(signal);
-        const task: Promise<void> = check(sourceFiles.get(path)!).finally(() => {
-          release();
-          checking.delete(task);
-        });
-        checking.add(task);
+      // Large files are checked first, so their lane works alongside the small files' from the start: in path
+      // order, large files that sort after thousands of small ones (text/ after small/) queued for it only at the
+      // end, one lane idle while the other worked.
+      const paths = [...sourceFiles.keys()].sort();
+      for (const large of [true, false]) {
+        for (const path of paths) {
+          const file = sourceFiles.get(path)!;
+          if (file.size > smallFileSize !== large) continue;
+          const release = await checkers.acquire(signal);
+          const task: Promise<void> = check(file).finally(() => {
+            release();
+            checking.delete(task);
+          });
+          checking.add(task);
+        }
       }
       await Promise.all(checking);
     } finally {
