@@ -136,6 +136,7 @@ export {
   type StorageBackend,
   StorageError,
 } from "./storage/backend.ts";
+export { parseBandwidth, parseSize } from "./storage/bandwidth.ts";
 export { isStorageError, type StorageErrorCode } from "./storage/errors.ts";
 export { FaultyBackend, injected } from "./storage/faulty.ts";
 export { createLocalLayout, LocalBackend } from "./storage/local.ts";
@@ -143,7 +144,6 @@ export { MemoryBackend } from "./storage/memory.ts";
 export { openStorage, prepareStorage, type StorageEnvironment } from "./storage/open.ts";
 export { RetryBackend, type RetryPolicy, withRetry } from "./storage/retry.ts";
 export { parseS3Location, type S3Location } from "./storage/s3-location.ts";
-export { parseBandwidth, parseSize } from "./sync/bwlimit.ts";
 export { openSyncTarget } from "./sync/open.ts";
 export {
   type SyncAction,

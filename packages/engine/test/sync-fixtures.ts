@@ -4,6 +4,7 @@ import { mkdir, utimes, writeFile } from "node:fs/promises";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
+import { expect } from "vitest";
 import { S3Target, type S3TargetOptions } from "../src/sync/s3-target.ts";
 import { type S3TestEnv, s3TestEnv } from "./storage-s3-env.ts";
 
@@ -72,10 +73,39 @@ export type InjectedFault = { status: number; code: string } | undefined;
  * error to send, or undefined to pass the request on). Headers pass unchanged, so the client's signatures (made
  * for the proxy's host) still verify upstream.
  */
+/** A piece of a request body, timed where it arrived. */
+export type Arrival = { at: number; bytes: number };
+
+/**
+ * Asserts that the bytes arrived at `rate` (bytes/s) within 10 %: over the whole transfer (the first 100 ms of
+ * burst and the last slice in flight are the only slack a limiter allows) and in every `windowSeconds` window.
+ */
+export function expectRate(
+  arrivals: Arrival[],
+  rate: number,
+  windowSeconds: number,
+): { total: number; seconds: number; observed: number } {
+  const body = arrivals.filter((arrival) => arrival.bytes > 0);
+  const total = body.reduce((sum, arrival) => sum + arrival.bytes, 0);
+  const seconds = (body.at(-1)!.at - body[0]!.at) / 1000;
+  const observed = total / (seconds + 0.1);
+  expect(observed).toBeGreaterThan(rate * 0.9);
+  expect(observed).toBeLessThan(rate * 1.1);
+  // Never above the limit for long either: no window carries more than 10 % too much.
+  const window = windowSeconds * 1000;
+  for (let from = body[0]!.at; from + window <= body.at(-1)!.at; from += window / 4) {
+    const inWindow = body
+      .filter((arrival) => arrival.at >= from && arrival.at < from + window)
+      .reduce((sum, arrival) => sum + arrival.bytes, 0);
+    expect(inWindow).toBeLessThan(rate * windowSeconds * 1.1);
+  }
+  return { total, seconds, observed };
+}
+
 export async function s3Proxy(
   inject: (method: string, url: string) => InjectedFault = () => undefined,
-  /** Called with every piece of a request body as it arrives (to measure rates on the wire). */
-  onBody?: (bytes: number) => void,
+  /** Called with every piece of a request body as it arrives, with its request's URL (to measure rates on the wire). */
+  onBody?: (bytes: number, url: string) => void,
 ): Promise<{ endpoint: string; server: Server; requests: { method: string; url: string }[] }> {
   const upstream = new URL(env.endpoint);
   const requests: { method: string; url: string }[] = [];
@@ -98,7 +128,7 @@ export async function s3Proxy(
       },
     );
     forwarded.on("error", () => outgoing.destroy());
-    if (onBody) incoming.on("data", (chunk: Buffer) => onBody(chunk.byteLength));
+    if (onBody) incoming.on("data", (chunk: Buffer) => onBody(chunk.byteLength, url));
     incoming.pipe(forwarded);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

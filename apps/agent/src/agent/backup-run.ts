@@ -83,7 +83,7 @@ async function backupWithPolicy(
         hostname: hostname(),
         tags: [`e3-job:${run.jobId}`],
         signal,
-        ...backupPolicyOptions(policy, run.parallelism),
+        ...backupPolicyOptions(policy, run),
         onProgress: (progress) => reporter.progress(portalProgress(progress, "uploading")),
         onError: (error) => {
           unreadable += 1;

@@ -91,11 +91,51 @@ describe("backupPolicyOptions", () => {
       options: { oneFileSystem: true, fileConcurrency: 3 },
     },
   ])("%#", ({ policy, parallelism, options }) => {
-    const mapped = backupPolicyOptions(policy, parallelism);
+    const mapped = backupPolicyOptions(policy, { ...unlimited, parallelism });
     expect(mapped).toMatchObject(options);
     if (!("fileConcurrency" in options)) expect(mapped.fileConcurrency).toBeUndefined();
+    expect(mapped.uploadLimit).toBeUndefined();
+  });
+
+  // The wizard's limit (KiB/s) and timetable reach the backup's uploads as they reach a sync's --bwlimit.
+  it.each([
+    { what: "the job's limit", fields: {}, run: { bandwidthLimitKbps: 512 }, limit: "512K" },
+    {
+      what: "the timetable before the limit",
+      fields: { bandwidthTimetable: "Mon-Fri 08:00,512 18:00,off" },
+      run: { bandwidthLimitKbps: 512 },
+      limit: "Mon-Fri 08:00,512 18:00,off",
+    },
+    {
+      what: "the local-network limit for a folder repository",
+      fields: {},
+      run: { bandwidthLimitKbps: 512, localBandwidthLimitKbps: 20_000, destination: { type: "local" as const } },
+      limit: "20000K",
+    },
+    {
+      what: "the job's limit for a folder repository without a local one",
+      fields: {},
+      run: { bandwidthLimitKbps: 300, destination: { type: "local" as const } },
+      limit: "300K",
+    },
+    {
+      what: "no local-network limit for S3",
+      fields: {},
+      run: { localBandwidthLimitKbps: 20_000 },
+      limit: undefined,
+    },
+  ])("upload limit: $what", ({ fields, run, limit }) => {
+    const mapped = backupPolicyOptions(policy(fields), { ...unlimited, ...run } as typeof unlimited);
+    expect(mapped.uploadLimit).toBe(limit);
   });
 });
+
+const unlimited = {
+  parallelism: null,
+  destination: { type: "s3" },
+  bandwidthLimitKbps: null,
+  localBandwidthLimitKbps: null,
+} as unknown as Pick<RunAssignment, "parallelism" | "destination" | "bandwidthLimitKbps" | "localBandwidthLimitKbps">;
 
 describe("runJobCommand", () => {
   it.each([

@@ -53,15 +53,39 @@ export function readRunPolicy(
   return { policy };
 }
 
-/** The engine's backup options for the policy (the job-level parallelism when the policy sets no read concurrency). */
+/**
+ * rclone's --bwlimit for the job (a sync's --bwlimit, a backup's upload limit): the policy's timetable, else the limit in KiB/s (rclone's default unit) — the
+ * local-network limit for a folder destination when the job sets one.
+ */
+export function bandwidthOf(
+  run: Pick<RunAssignment, "destination" | "bandwidthLimitKbps" | "localBandwidthLimitKbps">,
+  policy: Pick<Policy, "bandwidthTimetable">,
+): string | undefined {
+  if (policy.bandwidthTimetable) return policy.bandwidthTimetable;
+  const limit =
+    run.destination.type === "local" ? (run.localBandwidthLimitKbps ?? run.bandwidthLimitKbps) : run.bandwidthLimitKbps;
+  return limit ? `${limit}K` : undefined;
+}
+
+/**
+ * The engine's backup options for the job: its policy (the job-level parallelism when the policy sets no read
+ * concurrency) and its bandwidth limit or timetable for the uploads.
+ */
 export function backupPolicyOptions(
   policy: Policy,
-  parallelism: number | null,
+  run: Pick<RunAssignment, "parallelism" | "destination" | "bandwidthLimitKbps" | "localBandwidthLimitKbps">,
 ): Pick<
   BackupOptions,
-  "excludeCaches" | "excludeLargerThan" | "oneFileSystem" | "failOnUnreadable" | "packSize" | "fileConcurrency"
+  | "excludeCaches"
+  | "excludeLargerThan"
+  | "oneFileSystem"
+  | "failOnUnreadable"
+  | "packSize"
+  | "fileConcurrency"
+  | "uploadLimit"
 > {
-  const concurrency = policy.readConcurrency ?? parallelism ?? undefined;
+  const concurrency = policy.readConcurrency ?? run.parallelism ?? undefined;
+  const uploadLimit = bandwidthOf(run, policy);
   return {
     excludeCaches: policy.excludeCaches,
     oneFileSystem: policy.oneFileSystem,
@@ -69,6 +93,7 @@ export function backupPolicyOptions(
     packSize: policy.packSizeMiB * 1024 * 1024,
     ...(policy.excludeLargerThanBytes === undefined ? {} : { excludeLargerThan: policy.excludeLargerThanBytes }),
     ...(concurrency ? { fileConcurrency: concurrency } : {}),
+    ...(uploadLimit ? { uploadLimit } : {}),
   };
 }
 

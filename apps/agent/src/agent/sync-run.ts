@@ -3,7 +3,7 @@ import type { RunAssignment } from "@e3/api/agent-contract";
 import type { Policy } from "@e3/api/policy";
 import { EngineError, openSyncTarget, prepareStorage, type SyncResult, syncFolder } from "@e3/engine";
 import { splitPatterns } from "./backup-run.ts";
-import { type JobPolicyOptions, readRunPolicy, withJobCommands } from "./job-policy.ts";
+import { bandwidthOf, type JobPolicyOptions, readRunPolicy, withJobCommands } from "./job-policy.ts";
 import { repositoryLocation } from "./job-repository.ts";
 import { type FinalReport, portalProgress, type RunReporter } from "./run-reporter.ts";
 
@@ -15,20 +15,6 @@ import { type FinalReport, portalProgress, type RunReporter } from "./run-report
 
 /** How many file errors the run's stats keep (every one is in the run's log). */
 const errorsInStats = 20;
-
-/**
- * rclone's --bwlimit for the job: the policy's timetable, else the limit in KiB/s (rclone's default unit) — the
- * local-network limit for a folder destination when the job sets one.
- */
-export function bandwidthOf(
-  run: Pick<RunAssignment, "destination" | "bandwidthLimitKbps" | "localBandwidthLimitKbps">,
-  policy: Pick<Policy, "bandwidthTimetable">,
-): string | undefined {
-  if (policy.bandwidthTimetable) return policy.bandwidthTimetable;
-  const limit =
-    run.destination.type === "local" ? (run.localBandwidthLimitKbps ?? run.bandwidthLimitKbps) : run.bandwidthLimitKbps;
-  return limit ? `${limit}K` : undefined;
-}
 
 /** Where each source folder goes: the destination itself for one folder, a subfolder per folder for several. */
 function destinations(run: RunAssignment): { source: string; location: string }[] {

@@ -11,7 +11,7 @@ const usage = `usage: e3-backup-agent <command> [options]
 commands:
   init       --repo R
   backup     --repo R [--exclude GLOB]... [--include GLOB]... [--tag T]... [--host H] [--parent ID | --force]
-             [--compression auto|off|max] [--pack-size MiB] [--read-concurrency N] [--exclude-caches]
+             [--compression auto|off|max] [--pack-size MiB] [--read-concurrency N] [--limit-upload KiB/s] [--exclude-caches]
              [--exclude-larger-than SIZE] [--one-file-system] [--fail-on-unreadable] [--json] PATH...
   snapshots  --repo R [--host H] [--tag T]... [--json]
   ls         --repo R SNAPSHOT [PATH] [--json]

@@ -14,6 +14,7 @@ import { RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
 import type { Snapshot, SnapshotSummary } from "../repository/snapshot.ts";
 import { type Compression, RepositoryWriter } from "../repository/writer.ts";
+import { Bandwidth, limitUploads, parseBandwidth } from "../storage/bandwidth.ts";
 import { Semaphore } from "../storage/semaphore.ts";
 import { formatGoTime, nowNanoseconds } from "../tree/go-time.ts";
 import { nodeFromStats, type TreeNode } from "../tree/node.ts";
@@ -47,6 +48,11 @@ export type BackupOptions = WalkPolicyOptions & {
   fileConcurrency?: number;
   /** For tests: a smaller pack size. */
   packSize?: number;
+  /**
+   * restic's --limit-upload for every upload together, in rclone's --bwlimit syntax: KiB/s (`512`), a rate with a
+   * suffix (`10M`) or a timetable (`"Mon-Fri 08:00,512 18:00,off"`, followed as the clock moves).
+   */
+  uploadLimit?: string;
   programVersion?: string;
   /**
    * Where the walk reads a path from. The paths backed up, the tree and the patterns are in the walk's own terms
@@ -463,6 +469,7 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
     });
   }
   const hostname = options.hostname ?? osHostname();
+  const uploadLimit = options.uploadLimit ? new Bandwidth(parseBandwidth(options.uploadLimit)) : undefined;
   return withLock(repository, { exclusive: false, signal: options.signal }, async () => {
     const started = nowNanoseconds();
     const reader = new RepositoryReader(repository.key, repository.storage);
@@ -472,7 +479,8 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
     const parent = findParent(snapshots, options.parent, hostname, recorded);
     const sealer: BlobSealer =
       options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
-    const writer = new RepositoryWriter(repository.key, repository.storage, {
+    const storage = uploadLimit ? limitUploads(repository.storage, uploadLimit) : repository.storage;
+    const writer = new RepositoryWriter(repository.key, storage, {
       knownBlobs: index.keys(),
       sealer,
       ...(options.compression ? { compression: options.compression } : {}),

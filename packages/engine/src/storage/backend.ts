@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { Bandwidth } from "./bandwidth.ts";
 import { StorageError } from "./errors.ts";
 
 // The one narrow interface every storage speaks, restic's backend (save / load / stat / list / remove): a
@@ -17,6 +18,8 @@ export type StreamSource = { size: number; open: () => Readable };
 export type SaveData = Uint8Array | StreamSource;
 
 export type SignalOptions = { signal?: AbortSignal };
+/** `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it. */
+export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined };
 /**
  * `offset` defaults to 0; without `length` the load runs to the end of the file. `into`: memory the backend may
  * read into when it is long enough (the result is then a view of it), so a caller reading many ranges can reuse
@@ -31,7 +34,7 @@ export interface StorageBackend {
    * Stores a new file. Write-once: an existing name is refused with ALREADY_EXISTS. Atomic: readers and listings
    * see the whole file or nothing, also after a crash or an abort.
    */
-  save(handle: FileHandle, data: SaveData, options?: SignalOptions): Promise<void>;
+  save(handle: FileHandle, data: SaveData, options?: SaveOptions): Promise<void>;
   /** The file, or exactly `length` bytes at `offset` (INVALID_RANGE if they are not all inside the file). */
   load(handle: FileHandle, options?: LoadOptions): Promise<Buffer>;
   /** The file's size; NOT_FOUND when it does not exist. */

@@ -4,6 +4,7 @@ import type {
   FileType,
   LoadOptions,
   SaveData,
+  SaveOptions,
   SignalOptions,
   StorageBackend,
 } from "./backend.ts";
@@ -171,7 +172,7 @@ export class FaultyBackend implements StorageBackend {
     return `faulty:${this.#inner.location()}`;
   }
 
-  async save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
+  async save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
     const call = await this.#enter({ operation: "save", handle }, options.signal);
     await this.#inner.save(handle, data, options);
     this.#after(call);

@@ -11,10 +11,12 @@ import {
   pathOf,
   resolveRange,
   type SaveData,
+  type SaveOptions,
   type SignalOptions,
   type StorageBackend,
   sizeMismatch,
 } from "./backend.ts";
+import type { Bandwidth } from "./bandwidth.ts";
 import { classifyError, isAbortError, StorageError } from "./errors.ts";
 
 // A repository in a local (or mounted) folder that restic reads and prunes as its own (restic's
@@ -105,7 +107,7 @@ export class LocalBackend implements StorageBackend {
     return this.#modes;
   }
 
-  async save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
+  async save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
     const { signal } = options;
     const relative = pathOf(handle);
     signal?.throwIfAborted();
@@ -128,7 +130,7 @@ export class LocalBackend implements StorageBackend {
     }
     try {
       try {
-        await writeBody(file, data, handle, signal);
+        await writeBody(file, data, handle, signal, options.bandwidth);
         // Read-only before it gets its final name, so the file is never writable under that name.
         await file.chmod(modes.file & ~0o222);
         await syncQuietly(file);
@@ -274,11 +276,20 @@ export class LocalBackend implements StorageBackend {
   async close(): Promise<void> {}
 }
 
-async function writeBody(file: FsFile, data: SaveData, handle: FileHandle, signal?: AbortSignal): Promise<void> {
+/** Writes the body, paced by the upload limit when there is one (a repository on a network share). */
+async function writeBody(
+  file: FsFile,
+  data: SaveData,
+  handle: FileHandle,
+  signal: AbortSignal | undefined,
+  bandwidth: Bandwidth | undefined,
+): Promise<void> {
   if (!isStreamSource(data)) {
     for (let offset = 0; offset < data.byteLength; ) {
       signal?.throwIfAborted();
-      const { bytesWritten } = await file.write(data, offset, Math.min(chunkBytes, data.byteLength - offset));
+      const step = Math.min(chunkBytes, bandwidth?.sliceSize() ?? chunkBytes, data.byteLength - offset);
+      await bandwidth?.take(step, signal);
+      const { bytesWritten } = await file.write(data, offset, step);
       offset += bytesWritten;
     }
     return;
@@ -291,6 +302,7 @@ async function writeBody(file: FsFile, data: SaveData, handle: FileHandle, signa
       const bytes: Buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       total += bytes.byteLength;
       if (total > data.size) throw sizeMismatch(handle, data.size, total);
+      await bandwidth?.take(bytes.byteLength, signal);
       await file.write(bytes);
     }
   } finally {

@@ -7,6 +7,7 @@ import {
   readSaveData,
   resolveRange,
   type SaveData,
+  type SaveOptions,
   type SignalOptions,
   type StorageBackend,
 } from "./backend.ts";
@@ -22,7 +23,7 @@ export class MemoryBackend implements StorageBackend {
     return "memory:";
   }
 
-  async save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
+  async save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
     const path = pathOf(handle);
     if (this.#files.has(path)) throw new StorageError("ALREADY_EXISTS", `${path} exists already`);
     const bytes = Buffer.from(await readSaveData(data, handle, options.signal));

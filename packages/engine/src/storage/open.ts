@@ -1,4 +1,4 @@
-import type { FileHandle, LoadOptions, SaveData, SignalOptions, StorageBackend } from "./backend.ts";
+import type { FileHandle, LoadOptions, SaveData, SaveOptions, SignalOptions, StorageBackend } from "./backend.ts";
 import { StorageError } from "./errors.ts";
 import { createLocalLayout, LocalBackend } from "./local.ts";
 import { withRetry } from "./retry.ts";
@@ -63,7 +63,7 @@ class DeferredS3Backend implements StorageBackend {
   location(): string {
     return this.#location;
   }
-  async save(handle: FileHandle, data: SaveData, options?: SignalOptions): Promise<void> {
+  async save(handle: FileHandle, data: SaveData, options?: SaveOptions): Promise<void> {
     return (await this.#inner()).save(handle, data, options);
   }
   async load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {

@@ -5,6 +5,7 @@ import {
   type FileType,
   type LoadOptions,
   type SaveData,
+  type SaveOptions,
   type SignalOptions,
   type StorageBackend,
   sizeOf,
@@ -99,7 +100,7 @@ export class RetryBackend implements StorageBackend {
     return this.#inner.location();
   }
 
-  save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
+  save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
     let earlierAttemptFailed = false;
     return this.#retry("save", describeHandle(handle), options.signal, async () => {
       try {

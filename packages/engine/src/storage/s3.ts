@@ -30,11 +30,13 @@ import {
   readSaveData,
   resolveRange,
   type SaveData,
+  type SaveOptions,
   type SignalOptions,
   type StorageBackend,
   sizeMismatch,
   sizeOf,
 } from "./backend.ts";
+import type { Bandwidth } from "./bandwidth.ts";
 import { classifyError, httpStatusOf, isAbortError, isStorageError, StorageError } from "./errors.ts";
 import { s3StorageError } from "./s3-errors.ts";
 import { normalizePrefix, parseS3Location } from "./s3-location.ts";
@@ -204,8 +206,8 @@ export class S3Backend implements StorageBackend {
     return this.prefix ? `${this.prefix}/${path}` : path;
   }
 
-  async save(handle: FileHandle, data: SaveData, options: SignalOptions = {}): Promise<void> {
-    const { signal } = options;
+  async save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
+    const { signal, bandwidth } = options;
     const key = this.#key(handle);
     signal?.throwIfAborted();
     const size = sizeOf(data);
@@ -213,7 +215,7 @@ export class S3Backend implements StorageBackend {
     if (size >= this.#multipartThreshold || (isStreamSource(data) && size > this.#partSize)) {
       // Refuse before sending gigabytes, not after (the conditional Complete still guards against a race).
       await this.#refuseExisting(handle, signal);
-      await this.#saveMultipart(handle, key, data, size, signal);
+      await this.#saveMultipart(handle, key, data, size, signal, bandwidth);
       return;
     }
     if (!this.#conditionalWrites) await this.#refuseExisting(handle, signal);
@@ -222,13 +224,13 @@ export class S3Backend implements StorageBackend {
     // incomplete body instead of keeping a truncated object.
     const body = await readSaveData(data, handle, signal);
     try {
-      await this.#put(handle, key, body, signal, this.#conditionalWrites);
+      await this.#put(handle, key, body, signal, this.#conditionalWrites, bandwidth);
     } catch (error) {
       if (!(this.#conditionalWrites && isStorageError(error) && error.status === 501)) throw error;
       // The server does not do conditional writes: remember, and fall back to looking first.
       this.#conditionalWrites = false;
       await this.#refuseExisting(handle, signal);
-      await this.#put(handle, key, body, signal, false);
+      await this.#put(handle, key, body, signal, false, bandwidth);
     }
   }
 
@@ -238,13 +240,14 @@ export class S3Backend implements StorageBackend {
     body: Buffer,
     signal: AbortSignal | undefined,
     conditional: boolean,
+    bandwidth: Bandwidth | undefined,
   ): Promise<void> {
     await this.#request(pathOf(handle), signal, () =>
       this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
-          Body: body,
+          Body: paced(body, bandwidth),
           ContentLength: body.byteLength,
           ContentType: "application/octet-stream",
           ContentMD5: md5(body),
@@ -271,6 +274,7 @@ export class S3Backend implements StorageBackend {
     data: SaveData,
     size: number,
     signal: AbortSignal | undefined,
+    bandwidth: Bandwidth | undefined,
   ): Promise<void> {
     const path = pathOf(handle);
     const partSize = Math.max(this.#partSize, Math.ceil(size / maxParts / MiB) * MiB);
@@ -305,7 +309,7 @@ export class S3Backend implements StorageBackend {
                   Key: key,
                   UploadId: uploadId,
                   PartNumber: number,
-                  Body: part,
+                  Body: paced(part, bandwidth),
                   ContentLength: part.byteLength,
                   // Verified by the server: a part cut short is refused, never stored.
                   ContentMD5: md5(part),
@@ -552,6 +556,11 @@ function isValidName(type: FileType, name: string): boolean {
 
 function md5(bytes: Buffer): string {
   return createHash("md5").update(bytes).digest("base64");
+}
+
+/** The body as it is, or sent in slices as the upload limit lets them go (a fresh stream per attempt). */
+function paced(body: Buffer, bandwidth: Bandwidth | undefined): Buffer | Readable {
+  return bandwidth?.rate() === undefined ? body : bandwidth.stream(body);
 }
 
 /** A body cut into parts of `partSize` bytes (the last one shorter), read as the uploads make room. */

@@ -3,8 +3,8 @@ import { createReadStream, type Dirent, lstatSync, readdirSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import type { Bandwidth } from "../storage/bandwidth.ts";
 import type { BodyWriter } from "../storage/s3-http.ts";
-import type { Bandwidth } from "./bwlimit.ts";
 import type { SourceFile } from "./plan.ts";
 import type { RcloneFilter } from "./rclone-filter.ts";
 

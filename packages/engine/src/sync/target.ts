@@ -1,4 +1,4 @@
-import type { Bandwidth } from "./bwlimit.ts";
+import type { Bandwidth } from "../storage/bandwidth.ts";
 import type { DestinationFile } from "./plan.ts";
 import type { RcloneFilter } from "./rclone-filter.ts";
 import type { ByteCounter, LocalFile } from "./source.ts";

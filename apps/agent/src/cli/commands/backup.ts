@@ -25,6 +25,13 @@ const readConcurrencySchema = z.coerce
   .min(1, "--read-concurrency must be at least 1")
   .max(64, "--read-concurrency must be at most 64");
 
+/** restic's --limit-upload: KiB/s for all uploads together. */
+const limitUploadSchema = z.coerce
+  .number({ error: "--limit-upload must be a number of KiB/s" })
+  .int("--limit-upload must be a whole number of KiB/s")
+  .min(1, "--limit-upload must be at least 1 (KiB/s); leave it out for no limit")
+  .max(10_000_000, "--limit-upload must be at most 10000000 (KiB/s)");
+
 const compressionSchema = z.enum(["auto", "off", "max"], { error: "--compression must be auto, off or max" });
 
 export async function backupCommand(args: string[]): Promise<number> {
@@ -42,6 +49,7 @@ export async function backupCommand(args: string[]): Promise<number> {
       compression: { type: "string", default: "auto" },
       "pack-size": { type: "string" },
       "read-concurrency": { type: "string" },
+      "limit-upload": { type: "string" },
       "exclude-caches": { type: "boolean", default: false },
       "exclude-larger-than": { type: "string" },
       "one-file-system": { type: "boolean", short: "x", default: false },
@@ -53,6 +61,8 @@ export async function backupCommand(args: string[]): Promise<number> {
   const packSizeMiB = values["pack-size"] === undefined ? undefined : packSizeSchema.parse(values["pack-size"]);
   const readConcurrency =
     values["read-concurrency"] === undefined ? undefined : readConcurrencySchema.parse(values["read-concurrency"]);
+  const limitUpload =
+    values["limit-upload"] === undefined ? undefined : limitUploadSchema.parse(values["limit-upload"]);
   const excludeLargerThan =
     values["exclude-larger-than"] === undefined
       ? undefined
@@ -67,6 +77,7 @@ export async function backupCommand(args: string[]): Promise<number> {
     compression,
     ...(packSizeMiB ? { packSize: packSizeMiB * 1024 * 1024 } : {}),
     ...(readConcurrency ? { fileConcurrency: readConcurrency } : {}),
+    ...(limitUpload ? { uploadLimit: `${limitUpload}K` } : {}),
     ...(excludeLargerThan === undefined ? {} : { excludeLargerThan }),
     excludeCaches: values["exclude-caches"],
     oneFileSystem: values["one-file-system"],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Bandwidth, parseBandwidth, parseRate, rateAt } from "./bwlimit.ts";
+import { Bandwidth, parseBandwidth, parseRate, rateAt } from "./bandwidth.ts";
 
 const KiB = 1024;
 

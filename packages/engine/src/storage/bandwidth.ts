@@ -1,12 +1,15 @@
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EngineError } from "../errors.ts";
+import type { FileHandle, SaveData, SaveOptions, StorageBackend } from "./backend.ts";
 
 // Bandwidth limits in rclone's --bwlimit syntax (engine-reference §5.3): a rate in bytes/s with a binary suffix
 // B|K|M|G|T|P and KiB by default (`512`, `10M`, `off`), `UP:DOWN` (a sync uploads, so UP counts), or a timetable
 // of `[Day-]HH:MM,RATE` entries separated by spaces or `;` (`"Mon-08:00,512k Fri-18:00,off"`). As an extension,
 // a bare day or day range (`Mon-Fri`, `Sat`) applies to the entries after it, so `"Mon-Fri 08:00,512 18:00,off"`
-// reads as the same five-day schedule written out. One Bandwidth is shared by every transfer of a sync, so the
-// limit holds for all of them together.
+// reads as the same five-day schedule written out. One Bandwidth is shared by every transfer of a sync, or by every
+// upload of a backup (its concurrent pack uploads, indexes and snapshot: limitUploads), so the limit holds for all
+// of them together.
 
 export type BandwidthEntry = { day: number | undefined; minute: number; bytesPerSecond: number | undefined };
 
@@ -126,9 +129,45 @@ export class Bandwidth {
     if (wait > 0) await sleep(wait, undefined, { signal });
   }
 
+  /**
+   * A request body sending `bytes` in slices as the limit lets them go. No signal inside: the HTTP client aborts
+   * the request and destroys the body itself.
+   */
+  stream(bytes: Uint8Array): Readable {
+    const bandwidth = this;
+    async function* slices(): AsyncGenerator<Uint8Array> {
+      const step = bandwidth.sliceSize();
+      for (let offset = 0; offset < bytes.byteLength; offset += step) {
+        const slice = bytes.subarray(offset, offset + step);
+        await bandwidth.take(slice.byteLength);
+        yield slice;
+      }
+    }
+    const body = Readable.from(slices(), { objectMode: false });
+    body.on("error", () => {});
+    return body;
+  }
+
   /** The chunk size that keeps one wait short (a tenth of a second's worth, at least 1 KiB). */
   sliceSize(): number {
     const rate = this.rate();
     return rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1024, Math.floor(rate / 10));
   }
+}
+
+/**
+ * The storage with every save paced by `bandwidth` (restic's --limit-upload): the backends send the bytes through
+ * it as they go on the wire (S3) or to the file (local), so all concurrent uploads share the one limit.
+ */
+export function limitUploads(storage: StorageBackend, bandwidth: Bandwidth): StorageBackend {
+  return {
+    location: () => storage.location(),
+    save: (handle: FileHandle, data: SaveData, options: SaveOptions = {}) =>
+      storage.save(handle, data, { ...options, bandwidth }),
+    load: (handle, options) => storage.load(handle, options),
+    stat: (handle, options) => storage.stat(handle, options),
+    list: (type, options) => storage.list(type, options),
+    remove: (handle, options) => storage.remove(handle, options),
+    close: () => storage.close(),
+  };
 }
