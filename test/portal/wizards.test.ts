@@ -547,6 +547,9 @@ describe("job and restore wizards in Chromium", () => {
     await expect
       .poll(() => row.textContent(), { timeout: 120_000, interval: 250, message: agentOutput() })
       .toMatch(/Maintenance \(full\).*Success/);
+    // The banner followed the run too: the result instead of "queued".
+    await expect.poll(() => adminPage.locator('[data-run-status="success"]').textContent(), slow).toMatch(/finished/);
+    expect(await adminPage.getByText("Maintenance queued for the agent").count()).toBe(0);
     await expect
       .poll(() => adminPage.locator('[data-command-type="maintenance_full"]').textContent(), slow)
       .toMatch(/Completed|Done|Success/i);

@@ -5,6 +5,7 @@ import { Wrench } from "lucide-react";
 import { useParams } from "next/navigation";
 import { useState } from "react";
 import { AdminLink, destinationText, Facts } from "../../../../components/admin/bits.tsx";
+import { MaintenanceBanner } from "../../../../components/admin/maintenance-banner.tsx";
 import { AdminRunTable } from "../../../../components/admin/run-table.tsx";
 import { Button } from "../../../../components/ui/button.tsx";
 import { Card, CardBody, CardHeader } from "../../../../components/ui/card.tsx";
@@ -72,13 +73,11 @@ export default function AdminJobPage() {
       />
       <ErrorState error={detail.error} onRetry={detail.refetch} what="This job" />
       {started && (
-        <p
-          role="status"
-          className="rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm text-sky-950 dark:border-sky-800 dark:bg-sky-950/40 dark:text-sky-100"
-        >
-          Maintenance queued for the agent; it starts on the agent's next poll.{" "}
-          <AdminLink href={`/admin/runs/${started}`}>Open the run</AdminLink>
-        </p>
+        <MaintenanceBanner
+          runId={started}
+          status={data?.runs.find((run) => run.id === started)?.status}
+          onDismiss={() => setStarted(null)}
+        />
       )}
       <Card aria-labelledby="job-facts">
         <CardHeader id="job-facts" title="Settings" />
