@@ -20,6 +20,7 @@ export function DialogContent({
   footer,
   size = "md",
   className,
+  onCloseAutoFocus,
 }: {
   title: ReactNode;
   description?: ReactNode;
@@ -27,6 +28,8 @@ export function DialogContent({
   footer?: ReactNode;
   size?: "sm" | "md" | "lg" | "xl";
   className?: string;
+  /** For a dialog opened without a DialogTrigger: put focus back where it came from (preventDefault, then focus). */
+  onCloseAutoFocus?: (event: Event) => void;
 }) {
   const widths = { sm: "max-w-md", md: "max-w-lg", lg: "max-w-3xl", xl: "max-w-6xl" };
   return (
@@ -39,6 +42,7 @@ export function DialogContent({
           className,
         )}
         {...(description ? {} : { "aria-describedby": undefined })}
+        {...(onCloseAutoFocus ? { onCloseAutoFocus } : {})}
       >
         <div className="flex items-start justify-between gap-4 border-b border-slate-200 px-5 py-4 dark:border-slate-800">
           <div className="min-w-0 space-y-1">

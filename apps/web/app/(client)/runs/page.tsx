@@ -2,9 +2,9 @@
 
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Activity, X } from "lucide-react";
-import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Suspense } from "react";
+import { RunDialogLink } from "../../../components/runs/run-dialog.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { Card } from "../../../components/ui/card.tsx";
 import { EmptyState } from "../../../components/ui/empty-state.tsx";
@@ -157,12 +157,13 @@ function RunsView() {
                       <StatusBadge status={run.status} reason={run.errorCode} variant="dot" />
                     </Td>
                     <Td>
-                      <Link
-                        href={`/runs/${run.id}`}
+                      <RunDialogLink
+                        runId={run.id}
+                        title={`Run of ${run.job.name}`}
                         className="font-medium text-sky-700 hover:underline dark:text-sky-400"
                       >
                         {run.job.name}
-                      </Link>
+                      </RunDialogLink>
                     </Td>
                     <Td className="whitespace-nowrap">
                       {runTypeLabel(run.runType, engineOf.get(run.jobId) ?? run.engine)}
