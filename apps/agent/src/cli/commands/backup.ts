@@ -1,6 +1,8 @@
 import { parseArgs } from "node:util";
 import { backup } from "@e3/engine";
 import { z } from "zod";
+import { withBackupSource } from "../../agent/backup-source.ts";
+import { platformFor } from "../../platform/index.ts";
 import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { formatBytes, formatDuration, progressPrinter } from "../output.ts";
 
@@ -69,28 +71,41 @@ export async function backupCommand(args: string[]): Promise<number> {
       : parseByteSize(values["exclude-larger-than"], "--exclude-larger-than");
   const repository = await open(values);
   const printer = progressPrinter(values.json);
-  const result = await backup(repository, {
+  const signal = cancellation();
+  // On Windows, C:\Users\ann is backed up as restic stores it (/C/Users/ann in the tree); elsewhere as given.
+  const sourceOptions = {
+    platform: platformFor(),
     paths: positionals,
     excludes: values.exclude,
     includes: values.include,
-    tags: values.tag,
-    compression,
-    ...(packSizeMiB ? { packSize: packSizeMiB * 1024 * 1024 } : {}),
-    ...(readConcurrency ? { fileConcurrency: readConcurrency } : {}),
-    ...(limitUpload ? { uploadLimit: `${limitUpload}K` } : {}),
-    ...(excludeLargerThan === undefined ? {} : { excludeLargerThan }),
-    excludeCaches: values["exclude-caches"],
-    oneFileSystem: values["one-file-system"],
-    failOnUnreadable: values["fail-on-unreadable"],
-    parent: values.force ? null : values.parent,
-    ...(values.host ? { hostname: values.host } : {}),
-    signal: cancellation(),
-    onProgress: printer.update,
-    onError: (error) => {
-      if (values.json) print(true, { message_type: "error", item: error.path, error: { message: error.message } }, "");
-      else process.stderr.write(`error: ${error.path}: ${error.message}\n`);
-    },
-  }).finally(printer.done);
+    useVss: false,
+    stateDir: undefined,
+    signal,
+    log: () => {},
+  };
+  const result = await withBackupSource(sourceOptions, (source) =>
+    backup(repository, {
+      ...source,
+      tags: values.tag,
+      compression,
+      ...(packSizeMiB ? { packSize: packSizeMiB * 1024 * 1024 } : {}),
+      ...(readConcurrency ? { fileConcurrency: readConcurrency } : {}),
+      ...(limitUpload ? { uploadLimit: `${limitUpload}K` } : {}),
+      ...(excludeLargerThan === undefined ? {} : { excludeLargerThan }),
+      excludeCaches: values["exclude-caches"],
+      oneFileSystem: values["one-file-system"],
+      failOnUnreadable: values["fail-on-unreadable"],
+      parent: values.force ? null : values.parent,
+      ...(values.host ? { hostname: values.host } : {}),
+      signal,
+      onProgress: printer.update,
+      onError: (error) => {
+        if (values.json)
+          print(true, { message_type: "error", item: error.path, error: { message: error.message } }, "");
+        else process.stderr.write(`error: ${error.path}: ${error.message}\n`);
+      },
+    }),
+  ).finally(printer.done);
   const { summary } = result;
   const seconds = (Date.parse(summary.backupEnd) - Date.parse(summary.backupStart)) / 1000;
   print(
