@@ -1,5 +1,13 @@
 import type { AgentCommand, RunProgress } from "@e3/api/agent-contract";
-import { findSnapshot, maintain, type Progress, RepositoryReader, restoreSnapshot } from "@e3/engine";
+import {
+  findSnapshot,
+  maintain,
+  type Progress,
+  RepositoryReader,
+  type RestoreSummary,
+  restoreSnapshot,
+  type TreeSource,
+} from "@e3/engine";
 import { z } from "zod";
 import { platformFor } from "../platform/index.ts";
 import type { Platform } from "../platform/platform.ts";
@@ -29,6 +37,8 @@ export type CommandOptions = {
   resumed?: boolean;
   /** The operating system (the one this process runs on when absent). */
   os?: Platform["os"];
+  /** Where a Windows drive's root is (C → C:\); tests put the drives in folders. */
+  driveRoot?: (drive: string) => string;
 };
 
 export class RestoreTargetError extends Error {
@@ -47,22 +57,65 @@ export function resumedOverwrite(overwrite: RestorePayload["overwrite"]): Restor
 
 type RestorePayload = z.infer<typeof restorePayloadSchema>;
 
+/** One restoreSnapshot call: a tree of the snapshot laid out under a folder, optionally only some of its paths. */
+type Placement = { tree: string; target: string; include: string[] };
+
+/**
+ * A restore to the original location of a Windows snapshot: its tree holds C:\Users as /C/Users, so each drive's
+ * folder goes back under that drive's root, with only the selected paths of it (all of it when none are selected).
+ */
+export async function drivePlacements(
+  reader: TreeSource,
+  snapshot: { tree: string },
+  paths: string[],
+  driveRoot: (drive: string) => string,
+): Promise<Placement[]> {
+  const drives = new Map<string, string>();
+  for (const node of await reader.tree(snapshot.tree)) {
+    const name = node.name.toString("utf8");
+    if (node.type === "dir" && node.subtree && /^[A-Za-z]$/.test(name)) drives.set(name.toUpperCase(), node.subtree);
+    else if (paths.length === 0) {
+      throw new RestoreTargetError(
+        `the snapshot's /${name} is not on a drive, so it has no original location here; restore to a folder instead`,
+      );
+    }
+  }
+  const wanted = new Map<string, string[] | "whole drive">();
+  for (const path of paths.length > 0 ? paths : [...drives.keys()].map((drive) => `/${drive}`)) {
+    const match = /^\/([^/]+)(\/.*)?$/.exec(path);
+    const drive = (match?.[1] ?? "").toUpperCase();
+    if (!drives.has(drive)) {
+      throw new RestoreTargetError(`${path} is not on a drive of this snapshot; restore it to a folder instead`);
+    }
+    const within = match?.[2] ?? "/";
+    const sofar = wanted.get(drive) ?? [];
+    wanted.set(drive, within === "/" || sofar === "whole drive" ? "whole drive" : [...sofar, within]);
+  }
+  return [...wanted].map(([drive, include]) => ({
+    tree: drives.get(drive)!,
+    target: driveRoot(drive),
+    include: include === "whole drive" ? [] : include,
+  }));
+}
+
+function addSummaries(total: RestoreSummary | null, next: RestoreSummary): RestoreSummary {
+  if (!total) return next;
+  const sum = { ...total };
+  for (const key of Object.keys(sum) as (keyof RestoreSummary)[]) sum[key] += next[key];
+  return sum;
+}
+
 export async function runRestore(
   command: AgentCommand,
   reporter: RunReporter | null,
   signal: AbortSignal,
-  { stateDir, resumed = false, os = platformFor().os }: CommandOptions,
+  { stateDir, resumed = false, os = platformFor().os, driveRoot = (drive) => `${drive}:\\` }: CommandOptions,
 ): Promise<CommandOutcome> {
   const payload = restorePayloadSchema.parse(command.payload);
-  if (payload.targetPath === null && os === "windows") {
-    // The snapshot's tree holds C:\Users as /C/Users: laid out under a target, never back onto the drives yet.
-    throw new RestoreTargetError(
-      "restoring to the original location is not supported on Windows yet; restore to a folder (for example C:Restore) and move the files from there",
-    );
-  }
   if (!command.job) throw new Error("the restore command carries no job; the job may have been deleted");
   const password = await jobPassword(stateDir, command.job);
-  const target = payload.targetPath ?? "/";
+  const toDrives = payload.targetPath === null && os === "windows";
+  const target = toDrives ? "the original location" : (payload.targetPath ?? "/");
   const overwrite = resumed ? resumedOverwrite(payload.overwrite) : payload.overwrite;
   reporter?.event(
     resumed ? "RESTORE_RESUMING" : "RESTORE_STARTING",
@@ -76,25 +129,32 @@ export async function runRestore(
   try {
     const reader = new RepositoryReader(job.repository.key, job.repository.storage);
     const snapshot = await findSnapshot(reader, payload.snapshotId);
+    const placements = toDrives
+      ? await drivePlacements(reader, snapshot, payload.paths, driveRoot)
+      : [{ tree: snapshot.tree, target, include: payload.paths }];
     let failures = 0;
-    const summary = await restoreSnapshot(job.repository, snapshot, {
-      target,
-      ...(payload.paths.length > 0 ? { include: payload.paths } : {}),
-      overwrite,
-      // What the interrupted attempt left under temporary names in the folders it was filling.
-      ...(resumed ? { removeLeftovers: true } : {}),
-      signal,
-      onProgress: (progress) => reporter?.progress(portalProgress(progress, "restoring")),
-      onError: (error) => {
-        failures += 1;
-        reporter?.log("error", `${error.path}: ${error.message}`, { path: error.path });
-      },
-    });
-    const result = { snapshotId: snapshot.id, target, ...summary };
+    let summary: RestoreSummary | null = null;
+    for (const placement of placements) {
+      const placed = await restoreSnapshot(job.repository, placement, {
+        target: placement.target,
+        ...(placement.include.length > 0 ? { include: placement.include } : {}),
+        overwrite,
+        // What the interrupted attempt left under temporary names in the folders it was filling.
+        ...(resumed ? { removeLeftovers: true } : {}),
+        signal,
+        onProgress: (progress) => reporter?.progress(portalProgress(progress, "restoring")),
+        onError: (error) => {
+          failures += 1;
+          reporter?.log("error", `${error.path}: ${error.message}`, { path: error.path });
+        },
+      });
+      summary = addSummaries(summary, placed);
+    }
+    const result = { snapshotId: snapshot.id, target, ...summary! };
     reporter?.event(
       failures > 0 ? "RESTORE_FAILED" : "RESTORE_COMPLETED",
       failures > 0 ? "error" : "info",
-      `restored ${summary.filesRestored} files to ${target}${failures > 0 ? `; ${failures} could not be restored` : ""}`,
+      `restored ${result.filesRestored} files to ${target}${failures > 0 ? `; ${failures} could not be restored` : ""}`,
       result,
     );
     return {
