@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { openRepository, openStorage, type Repository, type StorageBackend } from "@e3/engine";
+import { openRepository, openStorage, type Repository } from "@e3/engine";
 import { opened, UsageError } from "./exit.ts";
 
 // What every command shares: where the repository is, its password, output, cancellation, exit codes.
