@@ -108,6 +108,10 @@ describe("client pages in Chromium", () => {
       arch: "x64",
       version: "0.1.0",
     })) as unknown as Credentials;
+    // Enrolled, not yet running: the dialog waits for the first poll instead of saying online.
+    await expect
+      .poll(() => page.getByTestId("enroll-status").textContent(), { timeout: 15_000 })
+      .toMatch(/lab-pc\) enrolled; waiting for its first poll/);
     await agentCall(portal.url, "next_run", { hostname: "lab-pc", version: "0.1.0" }, enrolled);
     await expect
       .poll(() => page.getByTestId("enroll-status").textContent(), { timeout: 15_000 })

@@ -51,6 +51,24 @@ async function fieldErrorsOf(promise: Promise<unknown>): Promise<string> {
   return (error as TRPCError).message;
 }
 
+describe("agents", () => {
+  it("tells an enrolled agent from one that has polled: first_polled_at comes with its first call, not with enrolling", async () => {
+    const fresh = await enrollAgent(harness.deps, tenantId, "acme-new");
+    const listed = async () => (await client.agents.list()).find((candidate) => candidate.id === fresh.agentId);
+    // Enrolling sets last_seen_at (so the agent counts as online) but the agent has not run yet.
+    expect(await listed()).toMatchObject({ connectivity: "online", firstPolledAt: null });
+    const first = await callAgentApi(harness.deps, "next_run", {}, fresh);
+    expect(first.status).toBe(200);
+    const polled = await listed();
+    expect(polled?.firstPolledAt).toBeInstanceOf(Date);
+    expect(polled?.connectivity).toBe("online");
+    // Later polls keep the first one's time.
+    await callAgentApi(harness.deps, "next_run", {}, fresh);
+    expect((await listed())?.firstPolledAt).toEqual(polled?.firstPolledAt);
+    expect((await client.agents.get({ agentId: fresh.agentId })).firstPolledAt).toEqual(polled?.firstPolledAt);
+  });
+});
+
 describe("jobs", () => {
   it("creates a job with sealed secrets, a managed repository password and its next slot", async () => {
     const job = await client.jobs.create(s3Job());

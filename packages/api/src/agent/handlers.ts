@@ -67,6 +67,14 @@ export async function authenticateAgent(
 /** Records that the agent called in (for online/stale/offline), at most once per resolution window. */
 export async function touchAgentLastSeen(deps: AgentApiDeps, agent: Agent, clientIp: string | null): Promise<void> {
   const now = nowOf(deps);
+  if (agent.firstPolledAt === null) {
+    // The first authenticated call after enrolling (which set last_seen_at already): the agent is really running.
+    await deps.db.agent.updateMany({
+      where: { id: agent.id, firstPolledAt: null },
+      data: { firstPolledAt: now, lastSeenAt: now, ...(clientIp ? { lastIp: clientIp } : {}) },
+    });
+    return;
+  }
   if (agent.lastSeenAt && now.getTime() - agent.lastSeenAt.getTime() <= lastSeenResolutionMs) return;
   await deps.db.agent.updateMany({
     where: {
