@@ -24,6 +24,7 @@ export function RecoveryKeyDialog({
   job: RecoveryKeyJob;
   /** jobs.recoveryKey: the passphrase, erased from the server as it is returned. */
   take: () => Promise<TakenKey>;
+  /** Called when the dialog closes after the key was taken (not before: the list refreshing would unmount it). */
   onTaken?: () => void;
   download?: (fileName: string, text: string) => void;
 }) {
@@ -40,7 +41,6 @@ export function RecoveryKeyDialog({
       const text = recoveryKeyFile(job, taken, new Date());
       setKey({ text, passphrase: taken.passphrase });
       download(fileName, text);
-      onTaken?.();
     } catch (failure) {
       setError((failure as Error).message);
     } finally {
@@ -49,7 +49,11 @@ export function RecoveryKeyDialog({
   }
 
   return (
-    <Dialog>
+    <Dialog
+      onOpenChange={(open) => {
+        if (!open && key) onTaken?.();
+      }}
+    >
       <DialogTrigger asChild>
         <Button size="sm" variant="secondary">
           <KeyRound aria-hidden /> Recovery passphrase<span className="sr-only">: {job.name}</span>
