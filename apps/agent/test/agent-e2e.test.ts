@@ -484,7 +484,11 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     const { runId } = await portalApi.jobs.runNow({ jobId: job.jobId });
     // The portal goes away as soon as the agent has its run; the backup finishes while it is gone.
     await waitFor("the agent to claim the run", async () => first.output().includes(`starting backup run ${runId}`));
+    // Held while the portal stops: an 8 MiB backup on an idle machine otherwise finishes and reports before it is
+    // down, and there is no outage to survive.
+    first.child.kill("SIGSTOP");
     await portal.down();
+    first.child.kill("SIGCONT");
     // A report in flight when the server went away ends at the agent's 30 s request timeout at worst.
     await waitFor("the backup to end", async () => first.output().includes(`run ${runId} ended success`), 90_000);
     const finalReport = join(agentEnv.E3_AGENT_STATE, "runs", runId, "final.json");
