@@ -68,6 +68,21 @@ describe("portal in Chromium", () => {
     const isDark = () => page.evaluate("document.documentElement.classList.contains('dark')");
     expect(await isDark()).toBe(false);
 
+    // A theme flip repaints at once: nothing eases through mid-way colours (they fail contrast, and flicker).
+    const runningTransitions = () =>
+      page.evaluate(() =>
+        document
+          .getAnimations()
+          .filter((animation) => animation instanceof CSSTransition)
+          .map((animation) => (animation as CSSTransition).transitionProperty),
+      );
+    await expect.poll(runningTransitions).toEqual([]);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.waitForFunction("document.documentElement.classList.contains('dark')");
+    expect(await runningTransitions()).toEqual([]);
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.waitForFunction("!document.documentElement.classList.contains('dark')");
+
     await page.getByTestId("theme-toggle").click();
     await page.getByRole("menuitemradio", { name: "Dark" }).click();
     expect(await isDark()).toBe(true);
