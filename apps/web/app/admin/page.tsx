@@ -4,14 +4,13 @@ import { useQuery } from "@tanstack/react-query";
 import { CheckCircle2 } from "lucide-react";
 import { AdminLink, Verdict } from "../../components/admin/bits.tsx";
 import { Badge } from "../../components/ui/badge.tsx";
-import { Card, CardBody, CardHeader } from "../../components/ui/card.tsx";
+import { SectionCard } from "../../components/ui/card.tsx";
 import { EmptyState } from "../../components/ui/empty-state.tsx";
 import { ErrorState } from "../../components/ui/error-state.tsx";
 import { PageHeader } from "../../components/ui/page-header.tsx";
 import { RelativeTime } from "../../components/ui/relative-time.tsx";
-import { SkeletonRows } from "../../components/ui/skeleton.tsx";
 import { StatusBadge } from "../../components/ui/status-badge.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../components/ui/table.tsx";
+import { DataTable } from "../../components/ui/table.tsx";
 import { useTRPC } from "../../lib/trpc-client.tsx";
 
 /** The fleet: every tenant's verdict at once, the problems first, each drillable to tenant → agent → job. */
@@ -37,97 +36,84 @@ export default function FleetPage() {
       <ErrorState error={fleet.error} onRetry={fleet.refetch} what="The fleet summary" />
       <Verdict counts={fleet.data?.counts} />
 
-      <Card aria-labelledby="problems-heading">
-        <CardHeader id="problems-heading" title="Needs attention" description="Failing or overdue jobs, any tenant." />
-        <CardBody>
-          {fleet.data && problems.length === 0 ? (
+      <SectionCard id="problems-heading" title="Needs attention" description="Failing or overdue jobs, any tenant.">
+        <DataTable
+          label="Jobs that need attention"
+          rows={fleet.data ? problems : undefined}
+          rowKey={(job) => job.jobId}
+          skeletonRows={3}
+          emptyView={
             <EmptyState icon={CheckCircle2} title="Nothing needs attention">
               No job is failing or overdue.
             </EmptyState>
-          ) : (
-            <Table label="Jobs that need attention">
-              <THead>
-                <tr>
-                  <Th>Job</Th>
-                  <Th>Tenant</Th>
-                  <Th>Problem</Th>
-                  <Th>Next run</Th>
-                </tr>
-              </THead>
-              <TBody>
-                {!fleet.data && <SkeletonRows rows={3} columns={4} />}
-                {problems.map((job) => (
-                  <Tr key={job.jobId}>
-                    <Td>
-                      <AdminLink href={`/admin/jobs/${job.jobId}`}>{job.name}</AdminLink>
-                    </Td>
-                    <Td>
-                      <AdminLink href={`/admin/tenants/${job.tenantId}`}>
-                        {tenantName.get(job.tenantId) ?? "tenant"}
-                      </AdminLink>
-                    </Td>
-                    <Td>
-                      <StatusBadge status={job.overdue ? "overdue" : "failed"} variant="dot" />
-                    </Td>
-                    <Td>
-                      <RelativeTime date={job.nextRunAt} fallback="not scheduled" />
-                    </Td>
-                  </Tr>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardBody>
-      </Card>
-
-      <Card aria-labelledby="tenants-heading">
-        <CardHeader
-          id="tenants-heading"
-          title="Tenants"
-          actions={<AdminLink href="/admin/tenants">Manage</AdminLink>}
+          }
+          columns={[
+            {
+              key: "job",
+              header: "Job",
+              cell: (job) => <AdminLink href={`/admin/jobs/${job.jobId}`}>{job.name}</AdminLink>,
+            },
+            {
+              key: "tenant",
+              header: "Tenant",
+              cell: (job) => (
+                <AdminLink href={`/admin/tenants/${job.tenantId}`}>
+                  {tenantName.get(job.tenantId) ?? "tenant"}
+                </AdminLink>
+              ),
+            },
+            {
+              key: "problem",
+              header: "Problem",
+              cell: (job) => <StatusBadge status={job.overdue ? "overdue" : "failed"} variant="dot" />,
+            },
+            {
+              key: "next",
+              header: "Next run",
+              cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
+            },
+          ]}
         />
-        <CardBody>
-          <Table label="Tenants and their verdicts">
-            <THead>
-              <tr>
-                <Th>Tenant</Th>
-                <Th>Jobs</Th>
-                <Th>Protected</Th>
-                <Th>Failing</Th>
-                <Th>Overdue</Th>
-                <Th>Agents</Th>
-                <Th>Users</Th>
-              </tr>
-            </THead>
-            <TBody>
-              {!tenants.data && <SkeletonRows rows={3} columns={7} />}
-              {tenants.data?.map((tenant) => {
-                const counts = perTenant.get(tenant.id);
-                return (
-                  <Tr key={tenant.id}>
-                    <Td>
-                      <span className="flex items-center gap-2">
-                        <AdminLink href={`/admin/tenants/${tenant.id}`}>{tenant.name}</AdminLink>
-                        {tenant.disabledAt && <Badge tone="grey">Disabled</Badge>}
-                      </span>
-                    </Td>
-                    <Td>{counts?.jobs ?? 0}</Td>
-                    <Td>{counts?.protected ?? 0}</Td>
-                    <Td className={counts?.failing ? "font-semibold text-red-700 dark:text-red-400" : undefined}>
-                      {counts?.failing ?? 0}
-                    </Td>
-                    <Td className={counts?.overdue ? "font-semibold text-amber-700 dark:text-amber-400" : undefined}>
-                      {counts?.overdue ?? 0}
-                    </Td>
-                    <Td>{tenant._count.agents}</Td>
-                    <Td>{tenant._count.users}</Td>
-                  </Tr>
-                );
-              })}
-            </TBody>
-          </Table>
-        </CardBody>
-      </Card>
+      </SectionCard>
+
+      <SectionCard id="tenants-heading" title="Tenants" actions={<AdminLink href="/admin/tenants">Manage</AdminLink>}>
+        <DataTable
+          label="Tenants and their verdicts"
+          rows={tenants.data}
+          rowKey={(tenant) => tenant.id}
+          skeletonRows={3}
+          columns={[
+            {
+              key: "tenant",
+              header: "Tenant",
+              cell: (tenant) => (
+                <span className="flex items-center gap-2">
+                  <AdminLink href={`/admin/tenants/${tenant.id}`}>{tenant.name}</AdminLink>
+                  {tenant.disabledAt && <Badge tone="grey">Disabled</Badge>}
+                </span>
+              ),
+            },
+            { key: "jobs", header: "Jobs", cell: (tenant) => perTenant.get(tenant.id)?.jobs ?? 0 },
+            { key: "protected", header: "Protected", cell: (tenant) => perTenant.get(tenant.id)?.protected ?? 0 },
+            {
+              key: "failing",
+              header: "Failing",
+              className: (tenant) =>
+                perTenant.get(tenant.id)?.failing ? "font-semibold text-red-700 dark:text-red-400" : undefined,
+              cell: (tenant) => perTenant.get(tenant.id)?.failing ?? 0,
+            },
+            {
+              key: "overdue",
+              header: "Overdue",
+              className: (tenant) =>
+                perTenant.get(tenant.id)?.overdue ? "font-semibold text-amber-700 dark:text-amber-400" : undefined,
+              cell: (tenant) => perTenant.get(tenant.id)?.overdue ?? 0,
+            },
+            { key: "agents", header: "Agents", cell: (tenant) => tenant._count.agents },
+            { key: "users", header: "Users", cell: (tenant) => tenant._count.users },
+          ]}
+        />
+      </SectionCard>
     </>
   );
 }

@@ -4,9 +4,14 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { useTRPC } from "../../lib/trpc-client.tsx";
+import { Badge } from "../ui/badge.tsx";
 import { NativeSelect } from "../ui/input.tsx";
+import { RelativeTime } from "../ui/relative-time.tsx";
+import { StatusBadge } from "../ui/status-badge.tsx";
+import type { Column } from "../ui/table.tsx";
 
-// Small pieces the admin pages share: the tenant filter, destinations as text, the verdict counts and links.
+// Small pieces the admin pages share: the tenant filter, destinations as text, the verdict counts, links, badges
+// and the agent columns.
 
 export function TenantSelect({
   value,
@@ -112,20 +117,6 @@ export function HealthStrip({ name, days }: { name: string; days: { day: string;
   );
 }
 
-/** A label/value list for detail pages, in the order of the object's keys. */
-export function Facts({ rows }: { rows: Record<string, ReactNode> }) {
-  return (
-    <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[12rem_1fr]">
-      {Object.entries(rows).map(([label, value]) => (
-        <div key={label} className="contents">
-          <dt className="text-slate-600 dark:text-slate-400">{label}</dt>
-          <dd className="min-w-0 break-words">{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
-}
-
 /** A labelled filter control above a table. */
 export function Filter({ label, id, children }: { label: string; id: string; children: ReactNode }) {
   return (
@@ -137,3 +128,61 @@ export function Filter({ label, id, children }: { label: string; id: string; chi
     </div>
   );
 }
+
+/** An account's or tenant's state: Active, or Disabled when `disabled` is set (a flag or the date it was disabled). */
+export function ActiveBadge({ disabled }: { disabled: boolean | Date | null | undefined }) {
+  return disabled ? <Badge tone="grey">Disabled</Badge> : <Badge tone="green">Active</Badge>;
+}
+
+/** Whether two-factor authentication is on. */
+export function OnOffBadge({ on }: { on: boolean | null | undefined }) {
+  return on ? <Badge tone="green">On</Badge> : <Badge tone="grey">Off</Badge>;
+}
+
+type AgentRow = {
+  id: string;
+  name: string;
+  connectivity: string;
+  lastSeenAt: Date | null;
+  version: string | null;
+  os: string | null;
+  arch: string | null;
+};
+
+/** The agent's name, linked to its admin page. */
+export const agentNameColumn: Column<AgentRow> = {
+  key: "agent",
+  header: "Agent",
+  cell: (agent) => <AdminLink href={`/admin/agents/${agent.id}`}>{agent.name}</AdminLink>,
+};
+
+/** An agent's status, last contact, version and OS: the columns every admin agent table has after the name. */
+export const agentColumns: readonly Column<AgentRow>[] = [
+  { key: "status", header: "Status", cell: (agent) => <StatusBadge status={agent.connectivity} variant="dot" /> },
+  { key: "lastSeen", header: "Last seen", cell: (agent) => <RelativeTime date={agent.lastSeenAt} /> },
+  { key: "version", header: "Version", cell: (agent) => agent.version ?? "—" },
+  { key: "os", header: "OS", cell: (agent) => [agent.os, agent.arch].filter(Boolean).join(" / ") || "—" },
+];
+
+type CommandRow = { status: string; deliveredAt: Date | null; completedAt: Date | null };
+
+/** A command's state badge. */
+export const commandStateColumn: Column<CommandRow> = {
+  key: "state",
+  header: "State",
+  cell: (command) => <StatusBadge status={command.status} variant="dot" />,
+};
+
+/** When a command reached the agent and when the agent reported it done. */
+export const commandDeliveryColumns: readonly Column<CommandRow>[] = [
+  {
+    key: "delivered",
+    header: "Delivered",
+    cell: (command) => <RelativeTime date={command.deliveredAt} fallback="—" />,
+  },
+  {
+    key: "completed",
+    header: "Completed",
+    cell: (command) => <RelativeTime date={command.completedAt} fallback="—" />,
+  },
+];

@@ -1,9 +1,8 @@
 "use client";
 
 import { formatDuration } from "../../lib/format.ts";
-import { SkeletonRows } from "../ui/skeleton.tsx";
 import { StatusBadge } from "../ui/status-badge.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../ui/table.tsx";
+import { type Column, DataTable } from "../ui/table.tsx";
 import { AdminLink, destinationText } from "./bits.tsx";
 
 export type AdminRunRow = {
@@ -54,74 +53,69 @@ export function AdminRunTable({
   label: string;
   show?: { tenant?: boolean; job?: boolean; agent?: boolean };
 }) {
-  const columns = 7 + (show.tenant ? 1 : 0) + (show.job ? 1 : 0) + (show.agent ? 1 : 0);
+  const columns: (Column<AdminRunRow> | false | undefined)[] = [
+    {
+      key: "created",
+      header: "Created",
+      cell: (run) => (
+        <AdminLink href={`/admin/runs/${run.id}`}>
+          <RelativeTimeText date={run.createdAt} />
+        </AdminLink>
+      ),
+    },
+    show.tenant && {
+      key: "tenant",
+      header: "Tenant",
+      cell: (run) => <AdminLink href={`/admin/tenants/${run.tenantId}`}>{run.tenant?.name ?? "tenant"}</AdminLink>,
+    },
+    show.job && {
+      key: "job",
+      header: "Job",
+      cell: (run) => <AdminLink href={`/admin/jobs/${run.jobId}`}>{run.job?.name ?? "job"}</AdminLink>,
+    },
+    show.agent && {
+      key: "agent",
+      header: "Agent",
+      cell: (run) =>
+        run.agentId ? <AdminLink href={`/admin/agents/${run.agentId}`}>{run.agent?.name ?? "agent"}</AdminLink> : "—",
+    },
+    {
+      key: "type",
+      header: "Type",
+      className: "whitespace-nowrap",
+      cell: (run) => runTypeLabels[run.runType] ?? run.runType,
+    },
+    {
+      key: "status",
+      header: "Status",
+      cell: (run) => <StatusBadge status={run.status} reason={run.errorCode} variant="dot" />,
+    },
+    { key: "engine", header: "Engine", cell: (run) => run.engine },
+    {
+      key: "destination",
+      header: "Destination",
+      className: "max-w-64 truncate font-mono text-xs",
+      cellProps: (run) => ({ title: destinationText(run) }),
+      cell: (run) => destinationText(run),
+    },
+    { key: "duration", header: "Duration", className: "whitespace-nowrap", cell: duration },
+    {
+      key: "logRef",
+      header: "log_ref",
+      className: "max-w-48 truncate font-mono text-xs",
+      cellProps: (run) => ({ title: run.logRef ?? undefined }),
+      cell: (run) => run.logRef ?? "—",
+    },
+  ];
   return (
-    <Table label={label}>
-      <THead>
-        <tr>
-          <Th>Created</Th>
-          {show.tenant && <Th>Tenant</Th>}
-          {show.job && <Th>Job</Th>}
-          {show.agent && <Th>Agent</Th>}
-          <Th>Type</Th>
-          <Th>Status</Th>
-          <Th>Engine</Th>
-          <Th>Destination</Th>
-          <Th>Duration</Th>
-          <Th>log_ref</Th>
-        </tr>
-      </THead>
-      <TBody>
-        {!runs && <SkeletonRows rows={5} columns={columns} />}
-        {runs?.length === 0 && (
-          <tr>
-            <Td colSpan={columns} className="text-slate-600 dark:text-slate-400">
-              No runs match.
-            </Td>
-          </tr>
-        )}
-        {runs?.map((run) => (
-          <Tr key={run.id} data-run-id={run.id}>
-            <Td>
-              <AdminLink href={`/admin/runs/${run.id}`}>
-                <RelativeTimeText date={run.createdAt} />
-              </AdminLink>
-            </Td>
-            {show.tenant && (
-              <Td>
-                <AdminLink href={`/admin/tenants/${run.tenantId}`}>{run.tenant?.name ?? "tenant"}</AdminLink>
-              </Td>
-            )}
-            {show.job && (
-              <Td>
-                <AdminLink href={`/admin/jobs/${run.jobId}`}>{run.job?.name ?? "job"}</AdminLink>
-              </Td>
-            )}
-            {show.agent && (
-              <Td>
-                {run.agentId ? (
-                  <AdminLink href={`/admin/agents/${run.agentId}`}>{run.agent?.name ?? "agent"}</AdminLink>
-                ) : (
-                  "—"
-                )}
-              </Td>
-            )}
-            <Td className="whitespace-nowrap">{runTypeLabels[run.runType] ?? run.runType}</Td>
-            <Td>
-              <StatusBadge status={run.status} reason={run.errorCode} variant="dot" />
-            </Td>
-            <Td>{run.engine}</Td>
-            <Td className="max-w-64 truncate font-mono text-xs" title={destinationText(run)}>
-              {destinationText(run)}
-            </Td>
-            <Td className="whitespace-nowrap">{duration(run)}</Td>
-            <Td className="max-w-48 truncate font-mono text-xs" title={run.logRef ?? undefined}>
-              {run.logRef ?? "—"}
-            </Td>
-          </Tr>
-        ))}
-      </TBody>
-    </Table>
+    <DataTable
+      label={label}
+      columns={columns}
+      rows={runs}
+      rowKey={(run) => run.id}
+      rowProps={(run) => ({ "data-run-id": run.id })}
+      empty="No runs match."
+    />
   );
 }
 

@@ -44,3 +44,30 @@ export function CardHeader({
 export function CardBody({ className, ...rest }: HTMLAttributes<HTMLDivElement>) {
   return <div className={clsx("p-4", className)} {...rest} />;
 }
+
+/**
+ * A titled card section: Card labelled by its CardHeader's heading (`id`), then the body. The usual way to put a
+ * table, a detail list or a form group on a page.
+ */
+export function SectionCard({
+  id,
+  title,
+  description,
+  actions,
+  bodyClassName,
+  children,
+}: {
+  id: string;
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+  bodyClassName?: string;
+  children: ReactNode;
+}) {
+  return (
+    <Card aria-labelledby={id}>
+      <CardHeader id={id} title={title} description={description} actions={actions} />
+      <CardBody className={bodyClassName}>{children}</CardBody>
+    </Card>
+  );
+}

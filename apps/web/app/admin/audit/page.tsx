@@ -8,8 +8,7 @@ import { Input, NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
-import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { DataTable } from "../../../components/ui/table.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
 
 const actions = [
@@ -70,46 +69,34 @@ export default function AuditLogPage() {
         </Filter>
       </div>
       <ErrorState error={log.error} onRetry={log.refetch} what="The audit log" />
-      <Table label="Audit log">
-        <THead>
-          <tr>
-            <Th>When</Th>
-            <Th>Who</Th>
-            <Th>Action</Th>
-            <Th>Tenant</Th>
-            <Th>Target</Th>
-            <Th>IP address</Th>
-            <Th>Details</Th>
-          </tr>
-        </THead>
-        <TBody>
-          {!log.data && <SkeletonRows rows={6} columns={7} />}
-          {log.data?.entries.length === 0 && (
-            <tr>
-              <Td colSpan={7} className="text-slate-600 dark:text-slate-400">
-                Nothing recorded for these filters.
-              </Td>
-            </tr>
-          )}
-          {log.data?.entries.map((entry) => (
-            <Tr key={entry.id} data-action={entry.action}>
-              <Td>
-                <RelativeTime date={entry.createdAt} />
-              </Td>
-              <Td>{entry.actorEmail ?? entry.actorUserId ?? "system"}</Td>
-              <Td className="font-mono text-xs">{entry.action}</Td>
-              <Td>{entry.tenant?.name ?? "—"}</Td>
-              <Td className="font-mono text-xs">
-                {entry.targetType ? `${entry.targetType} ${entry.targetId?.slice(0, 8) ?? ""}` : "—"}
-              </Td>
-              <Td className="font-mono text-xs">{entry.ipAddress ?? "—"}</Td>
-              <Td className="max-w-80 truncate font-mono text-xs" title={JSON.stringify(entry.detailJson ?? {})}>
-                {entry.detailJson ? JSON.stringify(entry.detailJson) : ""}
-              </Td>
-            </Tr>
-          ))}
-        </TBody>
-      </Table>
+      <DataTable
+        label="Audit log"
+        rows={log.data?.entries}
+        rowKey={(entry) => entry.id}
+        rowProps={(entry) => ({ "data-action": entry.action })}
+        skeletonRows={6}
+        empty="Nothing recorded for these filters."
+        columns={[
+          { key: "when", header: "When", cell: (entry) => <RelativeTime date={entry.createdAt} /> },
+          { key: "who", header: "Who", cell: (entry) => entry.actorEmail ?? entry.actorUserId ?? "system" },
+          { key: "action", header: "Action", className: "font-mono text-xs", cell: (entry) => entry.action },
+          { key: "tenant", header: "Tenant", cell: (entry) => entry.tenant?.name ?? "—" },
+          {
+            key: "target",
+            header: "Target",
+            className: "font-mono text-xs",
+            cell: (entry) => (entry.targetType ? `${entry.targetType} ${entry.targetId?.slice(0, 8) ?? ""}` : "—"),
+          },
+          { key: "ip", header: "IP address", className: "font-mono text-xs", cell: (entry) => entry.ipAddress ?? "—" },
+          {
+            key: "details",
+            header: "Details",
+            className: "max-w-80 truncate font-mono text-xs",
+            cellProps: (entry) => ({ title: JSON.stringify(entry.detailJson ?? {}) }),
+            cell: (entry) => (entry.detailJson ? JSON.stringify(entry.detailJson) : ""),
+          },
+        ]}
+      />
       <Pager pages={pages} nextCursor={log.data?.nextCursor} label="Audit log pages" />
     </>
   );

@@ -9,8 +9,7 @@ import { Input, NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
-import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { DataTable } from "../../../components/ui/table.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
 
 /** Every tenant's jobs, with the seed's engine and destination columns. */
@@ -45,50 +44,47 @@ export default function AdminJobsPage() {
         </Filter>
       </div>
       <ErrorState error={jobs.error} onRetry={jobs.refetch} what="The job list" />
-      <Table label="Jobs">
-        <THead>
-          <tr>
-            <Th>Job</Th>
-            <Th>Tenant</Th>
-            <Th>Agent</Th>
-            <Th>Engine</Th>
-            <Th>Destination</Th>
-            <Th>Next run</Th>
-            <Th>State</Th>
-          </tr>
-        </THead>
-        <TBody>
-          {!jobs.data && <SkeletonRows rows={5} columns={7} />}
-          {jobs.data?.jobs.length === 0 && (
-            <tr>
-              <Td colSpan={7} className="text-slate-600 dark:text-slate-400">
-                No jobs match.
-              </Td>
-            </tr>
-          )}
-          {jobs.data?.jobs.map((job) => (
-            <Tr key={job.id}>
-              <Td>
-                <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>
-              </Td>
-              <Td>
-                <AdminLink href={`/admin/tenants/${job.tenantId}`}>{job.tenantName}</AdminLink>
-              </Td>
-              <Td>
-                <AdminLink href={`/admin/agents/${job.agentId}`}>{job.agentName}</AdminLink>
-              </Td>
-              <Td>{job.engine}</Td>
-              <Td className="max-w-64 truncate font-mono text-xs" title={destinationText(job)}>
-                {destinationText(job)}
-              </Td>
-              <Td>
-                <RelativeTime date={job.nextRunAt} fallback="not scheduled" />
-              </Td>
-              <Td>{job.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="grey">Paused</Badge>}</Td>
-            </Tr>
-          ))}
-        </TBody>
-      </Table>
+      <DataTable
+        label="Jobs"
+        rows={jobs.data?.jobs}
+        rowKey={(job) => job.id}
+        empty="No jobs match."
+        columns={[
+          {
+            key: "job",
+            header: "Job",
+            cell: (job) => <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>,
+          },
+          {
+            key: "tenant",
+            header: "Tenant",
+            cell: (job) => <AdminLink href={`/admin/tenants/${job.tenantId}`}>{job.tenantName}</AdminLink>,
+          },
+          {
+            key: "agent",
+            header: "Agent",
+            cell: (job) => <AdminLink href={`/admin/agents/${job.agentId}`}>{job.agentName}</AdminLink>,
+          },
+          { key: "engine", header: "Engine", cell: (job) => job.engine },
+          {
+            key: "destination",
+            header: "Destination",
+            className: "max-w-64 truncate font-mono text-xs",
+            cellProps: (job) => ({ title: destinationText(job) }),
+            cell: (job) => destinationText(job),
+          },
+          {
+            key: "next",
+            header: "Next run",
+            cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
+          },
+          {
+            key: "state",
+            header: "State",
+            cell: (job) => (job.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="grey">Paused</Badge>),
+          },
+        ]}
+      />
       <Pager pages={pages} nextCursor={jobs.data?.nextCursor} label="Job pages" />
     </>
   );

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { Button } from "../../../components/ui/button.tsx";
-import { Card, CardBody, CardHeader } from "../../../components/ui/card.tsx";
+import { SectionCard } from "../../../components/ui/card.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
 import { Field } from "../../../components/ui/field.tsx";
 import { Input } from "../../../components/ui/input.tsx";
@@ -95,44 +95,40 @@ export default function AdminSettingsPage() {
         <Skeleton className="h-96" />
       ) : (
         <form onSubmit={submit} className="space-y-6" noValidate>
-          <Card aria-labelledby="s3-heading">
-            <CardHeader
-              id="s3-heading"
-              title="Agent S3 endpoint"
-              description="Where agents reach the S3 storage for jobs that do not name their own endpoint."
-            />
-            <CardBody className="grid max-w-xl gap-4">
-              <Field label="Endpoint URL" error={errors.endpoint} description="For example https://s3.example.com">
-                <Input value={form.endpoint} onChange={set("endpoint")} inputMode="url" />
-              </Field>
-              <Field label="Region" error={errors.region} description="Optional; us-east-1 when empty.">
-                <Input value={form.region} onChange={set("region")} />
-              </Field>
-            </CardBody>
-          </Card>
-          <Card aria-labelledby="timings-heading">
-            <CardHeader
-              id="timings-heading"
-              title="Watchdog and reclaim"
-              description="Agents heartbeat every 30 seconds while a run is in progress."
-            />
-            <CardBody className="grid max-w-xl gap-4">
-              <Field
-                label="Watchdog timeout (seconds)"
-                error={errors.watchdog}
-                description={`A run whose agent is silent this long fails with AGENT_OFFLINE. Environment default: ${defaults?.watchdogTimeoutSeconds ?? "—"}.`}
-              >
-                <Input value={form.watchdog} onChange={set("watchdog")} inputMode="numeric" />
-              </Field>
-              <Field
-                label="Reclaim grace (seconds)"
-                error={errors.grace}
-                description={`After this silence the run's own agent may take it up again (it restarted). Must be less than the watchdog timeout. Environment default: ${defaults?.reclaimGraceSeconds ?? "—"}.`}
-              >
-                <Input value={form.grace} onChange={set("grace")} inputMode="numeric" />
-              </Field>
-            </CardBody>
-          </Card>
+          <SectionCard
+            id="s3-heading"
+            title="Agent S3 endpoint"
+            description="Where agents reach the S3 storage for jobs that do not name their own endpoint."
+            bodyClassName="grid max-w-xl gap-4"
+          >
+            <Field label="Endpoint URL" error={errors.endpoint} description="For example https://s3.example.com">
+              <Input value={form.endpoint} onChange={set("endpoint")} inputMode="url" />
+            </Field>
+            <Field label="Region" error={errors.region} description="Optional; us-east-1 when empty.">
+              <Input value={form.region} onChange={set("region")} />
+            </Field>
+          </SectionCard>
+          <SectionCard
+            id="timings-heading"
+            title="Watchdog and reclaim"
+            description="Agents heartbeat every 30 seconds while a run is in progress."
+            bodyClassName="grid max-w-xl gap-4"
+          >
+            <Field
+              label="Watchdog timeout (seconds)"
+              error={errors.watchdog}
+              description={`A run whose agent is silent this long fails with AGENT_OFFLINE. Environment default: ${defaults?.watchdogTimeoutSeconds ?? "—"}.`}
+            >
+              <Input value={form.watchdog} onChange={set("watchdog")} inputMode="numeric" />
+            </Field>
+            <Field
+              label="Reclaim grace (seconds)"
+              error={errors.grace}
+              description={`After this silence the run's own agent may take it up again (it restarted). Must be less than the watchdog timeout. Environment default: ${defaults?.reclaimGraceSeconds ?? "—"}.`}
+            >
+              <Input value={form.grace} onChange={set("grace")} inputMode="numeric" />
+            </Field>
+          </SectionCard>
           {errors.form && (
             <p role="alert" className="text-sm font-medium text-red-700 dark:text-red-400">
               {errors.form}

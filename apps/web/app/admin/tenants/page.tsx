@@ -3,8 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Building2, Plus } from "lucide-react";
 import { type FormEvent, useState } from "react";
-import { AdminLink } from "../../../components/admin/bits.tsx";
-import { Badge } from "../../../components/ui/badge.tsx";
+import { ActiveBadge, AdminLink } from "../../../components/admin/bits.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ConfirmDialog } from "../../../components/ui/confirm-dialog.tsx";
 import { Dialog, DialogClose, DialogContent, DialogTrigger } from "../../../components/ui/dialog.tsx";
@@ -14,8 +13,7 @@ import { Field } from "../../../components/ui/field.tsx";
 import { Input } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
-import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { DataTable } from "../../../components/ui/table.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
 
 function slugOf(name: string): string {
@@ -112,56 +110,49 @@ export default function TenantsPage() {
         actions={<NewTenantDialog />}
       />
       <ErrorState error={tenants.error} onRetry={tenants.refetch} what="The tenant list" />
-      {tenants.data?.length === 0 ? (
-        <EmptyState icon={Building2} title="No tenants yet" action={<NewTenantDialog />}>
-          Create a tenant for each customer, then its users.
-        </EmptyState>
-      ) : (
-        <Table label="Tenants">
-          <THead>
-            <tr>
-              <Th>Name</Th>
-              <Th>Slug</Th>
-              <Th>Users</Th>
-              <Th>Agents</Th>
-              <Th>Jobs</Th>
-              <Th>Created</Th>
-              <Th>Status</Th>
-              <Th>
-                <span className="sr-only">Actions</span>
-              </Th>
-            </tr>
-          </THead>
-          <TBody>
-            {!tenants.data && <SkeletonRows rows={3} columns={8} />}
-            {tenants.data?.map((tenant) => (
-              <Tr key={tenant.id}>
-                <Td>
-                  <AdminLink href={`/admin/tenants/${tenant.id}`}>{tenant.name}</AdminLink>
-                </Td>
-                <Td className="font-mono text-xs">{tenant.slug}</Td>
-                <Td>{tenant._count.users}</Td>
-                <Td>{tenant._count.agents}</Td>
-                <Td>{tenant._count.jobs}</Td>
-                <Td>
-                  <RelativeTime date={tenant.createdAt} />
-                </Td>
-                <Td>{tenant.disabledAt ? <Badge tone="grey">Disabled</Badge> : <Badge tone="green">Active</Badge>}</Td>
-                <Td className="text-right">
-                  <Button
-                    size="sm"
-                    variant={tenant.disabledAt ? "secondary" : "ghost"}
-                    onClick={() => setToggling({ id: tenant.id, name: tenant.name, disable: !tenant.disabledAt })}
-                  >
-                    {tenant.disabledAt ? "Enable" : "Disable"}
-                    <span className="sr-only"> {tenant.name}</span>
-                  </Button>
-                </Td>
-              </Tr>
-            ))}
-          </TBody>
-        </Table>
-      )}
+      <DataTable
+        label="Tenants"
+        rows={tenants.data}
+        rowKey={(tenant) => tenant.id}
+        skeletonRows={3}
+        emptyView={
+          <EmptyState icon={Building2} title="No tenants yet" action={<NewTenantDialog />}>
+            Create a tenant for each customer, then its users.
+          </EmptyState>
+        }
+        columns={[
+          {
+            key: "name",
+            header: "Name",
+            cell: (tenant) => <AdminLink href={`/admin/tenants/${tenant.id}`}>{tenant.name}</AdminLink>,
+          },
+          { key: "slug", header: "Slug", className: "font-mono text-xs", cell: (tenant) => tenant.slug },
+          { key: "users", header: "Users", cell: (tenant) => tenant._count.users },
+          { key: "agents", header: "Agents", cell: (tenant) => tenant._count.agents },
+          { key: "jobs", header: "Jobs", cell: (tenant) => tenant._count.jobs },
+          { key: "created", header: "Created", cell: (tenant) => <RelativeTime date={tenant.createdAt} /> },
+          {
+            key: "status",
+            header: "Status",
+            cell: (tenant) => <ActiveBadge disabled={tenant.disabledAt} />,
+          },
+          {
+            key: "actions",
+            header: <span className="sr-only">Actions</span>,
+            className: "text-right",
+            cell: (tenant) => (
+              <Button
+                size="sm"
+                variant={tenant.disabledAt ? "secondary" : "ghost"}
+                onClick={() => setToggling({ id: tenant.id, name: tenant.name, disable: !tenant.disabledAt })}
+              >
+                {tenant.disabledAt ? "Enable" : "Disable"}
+                <span className="sr-only"> {tenant.name}</span>
+              </Button>
+            ),
+          },
+        ]}
+      />
       <ConfirmDialog
         open={toggling !== null}
         onOpenChange={(open) => !open && setToggling(null)}

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { MoreHorizontal, Plus } from "lucide-react";
 import { useSearchParams } from "next/navigation";
 import { type FormEvent, Suspense, useState } from "react";
-import { AdminLink, Filter, TenantSelect } from "../../../components/admin/bits.tsx";
+import { ActiveBadge, AdminLink, Filter, OnOffBadge, TenantSelect } from "../../../components/admin/bits.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { Button } from "../../../components/ui/button.tsx";
 import { ConfirmDialog } from "../../../components/ui/confirm-dialog.tsx";
@@ -22,8 +22,7 @@ import { Input, NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
-import { SkeletonRows } from "../../../components/ui/skeleton.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../components/ui/table.tsx";
+import { DataTable } from "../../../components/ui/table.tsx";
 import { authClient } from "../../../lib/auth-client.ts";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
 
@@ -209,66 +208,62 @@ function UsersList() {
         </Filter>
       </div>
       <ErrorState error={users.error} onRetry={users.refetch} what="The user list" />
-      <Table label="Users">
-        <THead>
-          <tr>
-            <Th>Email</Th>
-            <Th>Name</Th>
-            <Th>Role</Th>
-            <Th>Tenant</Th>
-            <Th>Two-factor</Th>
-            <Th>Status</Th>
-            <Th>Created</Th>
-            <Th>
-              <span className="sr-only">Actions</span>
-            </Th>
-          </tr>
-        </THead>
-        <TBody>
-          {!users.data && <SkeletonRows rows={4} columns={8} />}
-          {users.data?.users.map((user) => (
-            <Tr key={user.id} data-email={user.email}>
-              <Td>{user.email}</Td>
-              <Td>{user.name}</Td>
-              <Td>{user.role === "admin" ? <Badge tone="blue">Admin</Badge> : "Client"}</Td>
-              <Td>
-                {user.tenantId && user.tenant ? (
-                  <AdminLink href={`/admin/tenants/${user.tenantId}`}>{user.tenant.name}</AdminLink>
-                ) : (
-                  "—"
-                )}
-              </Td>
-              <Td>{user.twoFactorEnabled ? <Badge tone="green">On</Badge> : <Badge tone="grey">Off</Badge>}</Td>
-              <Td>{user.banned ? <Badge tone="grey">Disabled</Badge> : <Badge tone="green">Active</Badge>}</Td>
-              <Td>
-                <RelativeTime date={user.createdAt} />
-              </Td>
-              <Td className="text-right">
-                <DropdownMenu>
-                  <DropdownMenuTrigger asChild>
-                    <Button variant="ghost" size="icon" aria-label={`Actions for ${user.email}`}>
-                      <MoreHorizontal aria-hidden />
-                    </Button>
-                  </DropdownMenuTrigger>
-                  <DropdownMenuContent align="end">
-                    {user.role === "client" && !user.banned && (
-                      <DropdownMenuItem onSelect={() => setAction({ kind: "impersonate", user })}>
-                        View as client
-                      </DropdownMenuItem>
-                    )}
-                    <DropdownMenuItem onSelect={() => setAction({ kind: "reset", user })}>
-                      Reset password
+      <DataTable
+        label="Users"
+        rows={users.data?.users}
+        rowKey={(user) => user.id}
+        rowProps={(user) => ({ "data-email": user.email })}
+        skeletonRows={4}
+        columns={[
+          { key: "email", header: "Email", cell: (user) => user.email },
+          { key: "name", header: "Name", cell: (user) => user.name },
+          {
+            key: "role",
+            header: "Role",
+            cell: (user) => (user.role === "admin" ? <Badge tone="blue">Admin</Badge> : "Client"),
+          },
+          {
+            key: "tenant",
+            header: "Tenant",
+            cell: (user) =>
+              user.tenantId && user.tenant ? (
+                <AdminLink href={`/admin/tenants/${user.tenantId}`}>{user.tenant.name}</AdminLink>
+              ) : (
+                "—"
+              ),
+          },
+          { key: "twoFactor", header: "Two-factor", cell: (user) => <OnOffBadge on={user.twoFactorEnabled} /> },
+          { key: "status", header: "Status", cell: (user) => <ActiveBadge disabled={user.banned} /> },
+          { key: "created", header: "Created", cell: (user) => <RelativeTime date={user.createdAt} /> },
+          {
+            key: "actions",
+            header: <span className="sr-only">Actions</span>,
+            className: "text-right",
+            cell: (user) => (
+              <DropdownMenu>
+                <DropdownMenuTrigger asChild>
+                  <Button variant="ghost" size="icon" aria-label={`Actions for ${user.email}`}>
+                    <MoreHorizontal aria-hidden />
+                  </Button>
+                </DropdownMenuTrigger>
+                <DropdownMenuContent align="end">
+                  {user.role === "client" && !user.banned && (
+                    <DropdownMenuItem onSelect={() => setAction({ kind: "impersonate", user })}>
+                      View as client
                     </DropdownMenuItem>
-                    <DropdownMenuItem onSelect={() => setAction({ kind: user.banned ? "enable" : "disable", user })}>
-                      {user.banned ? "Enable" : "Disable"}
-                    </DropdownMenuItem>
-                  </DropdownMenuContent>
-                </DropdownMenu>
-              </Td>
-            </Tr>
-          ))}
-        </TBody>
-      </Table>
+                  )}
+                  <DropdownMenuItem onSelect={() => setAction({ kind: "reset", user })}>
+                    Reset password
+                  </DropdownMenuItem>
+                  <DropdownMenuItem onSelect={() => setAction({ kind: user.banned ? "enable" : "disable", user })}>
+                    {user.banned ? "Enable" : "Disable"}
+                  </DropdownMenuItem>
+                </DropdownMenuContent>
+              </DropdownMenu>
+            ),
+          },
+        ]}
+      />
       <Pager pages={pages} nextCursor={users.data?.nextCursor} label="User pages" />
       <ConfirmDialog
         open={action !== null}

@@ -2,15 +2,16 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useParams } from "next/navigation";
-import { AdminLink, destinationText, Facts } from "../../../../components/admin/bits.tsx";
+import { AdminLink, destinationText } from "../../../../components/admin/bits.tsx";
 import { AdminRunTable } from "../../../../components/admin/run-table.tsx";
-import { Card, CardBody, CardHeader } from "../../../../components/ui/card.tsx";
+import { SectionCard } from "../../../../components/ui/card.tsx";
+import { DetailList } from "../../../../components/ui/detail-list.tsx";
 import { ErrorState } from "../../../../components/ui/error-state.tsx";
 import { PageHeader } from "../../../../components/ui/page-header.tsx";
 import { RelativeTime } from "../../../../components/ui/relative-time.tsx";
-import { Skeleton, SkeletonRows } from "../../../../components/ui/skeleton.tsx";
+import { Skeleton } from "../../../../components/ui/skeleton.tsx";
 import { StatusBadge } from "../../../../components/ui/status-badge.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../../components/ui/table.tsx";
+import { DataTable } from "../../../../components/ui/table.tsx";
 import { useTRPC } from "../../../../lib/trpc-client.tsx";
 
 export default function AdminAgentPage() {
@@ -25,61 +26,52 @@ export default function AdminAgentPage() {
         description={data ? <StatusBadge status={data.agent.connectivity} /> : " "}
       />
       <ErrorState error={detail.error} onRetry={detail.refetch} what="This agent" />
-      <Card aria-labelledby="agent-facts">
-        <CardHeader id="agent-facts" title="Details" />
-        <CardBody>
-          {data ? (
-            <Facts
-              rows={{
-                Tenant: <AdminLink href={`/admin/tenants/${data.agent.tenant.id}`}>{data.agent.tenant.name}</AdminLink>,
-                "Host name": <span className="font-mono">{data.agent.hostname}</span>,
-                "Last seen": <RelativeTime date={data.agent.lastSeenAt} />,
-                Version: data.agent.version ?? "—",
-                OS: [data.agent.os, data.agent.arch].filter(Boolean).join(" / ") || "—",
-                Enrolled: <RelativeTime date={data.agent.createdAt} />,
-              }}
-            />
-          ) : (
-            <Skeleton lines={5} />
-          )}
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="agent-jobs">
-        <CardHeader id="agent-jobs" title="Jobs" />
-        <CardBody>
-          <Table label="The agent's jobs">
-            <THead>
-              <tr>
-                <Th>Job</Th>
-                <Th>Engine</Th>
-                <Th>Destination</Th>
-                <Th>Next run</Th>
-              </tr>
-            </THead>
-            <TBody>
-              {!data && <SkeletonRows rows={2} columns={4} />}
-              {data?.jobs.map((job) => (
-                <Tr key={job.id}>
-                  <Td>
-                    <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>
-                  </Td>
-                  <Td>{job.engine}</Td>
-                  <Td className="font-mono text-xs">{destinationText(job)}</Td>
-                  <Td>
-                    <RelativeTime date={job.nextRunAt} fallback="not scheduled" />
-                  </Td>
-                </Tr>
-              ))}
-            </TBody>
-          </Table>
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="agent-runs">
-        <CardHeader id="agent-runs" title="Recent runs" />
-        <CardBody>
-          <AdminRunTable runs={data?.runs} label="The agent's recent runs" show={{ job: true }} />
-        </CardBody>
-      </Card>
+      <SectionCard id="agent-facts" title="Details">
+        {data ? (
+          <DetailList
+            rows={{
+              Tenant: <AdminLink href={`/admin/tenants/${data.agent.tenant.id}`}>{data.agent.tenant.name}</AdminLink>,
+              "Host name": <span className="font-mono">{data.agent.hostname}</span>,
+              "Last seen": <RelativeTime date={data.agent.lastSeenAt} />,
+              Version: data.agent.version ?? "—",
+              OS: [data.agent.os, data.agent.arch].filter(Boolean).join(" / ") || "—",
+              Enrolled: <RelativeTime date={data.agent.createdAt} />,
+            }}
+          />
+        ) : (
+          <Skeleton lines={5} />
+        )}
+      </SectionCard>
+      <SectionCard id="agent-jobs" title="Jobs">
+        <DataTable
+          label="The agent's jobs"
+          rows={data?.jobs}
+          rowKey={(job) => job.id}
+          skeletonRows={2}
+          columns={[
+            {
+              key: "job",
+              header: "Job",
+              cell: (job) => <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>,
+            },
+            { key: "engine", header: "Engine", cell: (job) => job.engine },
+            {
+              key: "destination",
+              header: "Destination",
+              className: "font-mono text-xs",
+              cell: (job) => destinationText(job),
+            },
+            {
+              key: "next",
+              header: "Next run",
+              cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
+            },
+          ]}
+        />
+      </SectionCard>
+      <SectionCard id="agent-runs" title="Recent runs">
+        <AdminRunTable runs={data?.runs} label="The agent's recent runs" show={{ job: true }} />
+      </SectionCard>
     </>
   );
 }

@@ -4,18 +4,23 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Wrench } from "lucide-react";
 import { useParams } from "next/navigation";
 import { useState } from "react";
-import { AdminLink, destinationText, Facts } from "../../../../components/admin/bits.tsx";
+import {
+  AdminLink,
+  commandDeliveryColumns,
+  commandStateColumn,
+  destinationText,
+} from "../../../../components/admin/bits.tsx";
 import { MaintenanceBanner } from "../../../../components/admin/maintenance-banner.tsx";
 import { AdminRunTable } from "../../../../components/admin/run-table.tsx";
 import { Button } from "../../../../components/ui/button.tsx";
-import { Card, CardBody, CardHeader } from "../../../../components/ui/card.tsx";
+import { SectionCard } from "../../../../components/ui/card.tsx";
 import { ConfirmDialog } from "../../../../components/ui/confirm-dialog.tsx";
+import { DetailList } from "../../../../components/ui/detail-list.tsx";
 import { ErrorState } from "../../../../components/ui/error-state.tsx";
 import { PageHeader } from "../../../../components/ui/page-header.tsx";
 import { RelativeTime } from "../../../../components/ui/relative-time.tsx";
-import { Skeleton, SkeletonRows } from "../../../../components/ui/skeleton.tsx";
-import { StatusBadge } from "../../../../components/ui/status-badge.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../../components/ui/table.tsx";
+import { Skeleton } from "../../../../components/ui/skeleton.tsx";
+import { DataTable } from "../../../../components/ui/table.tsx";
 import { useTRPC } from "../../../../lib/trpc-client.tsx";
 
 const maintenanceText = {
@@ -79,83 +84,58 @@ export default function AdminJobPage() {
           onDismiss={() => setStarted(null)}
         />
       )}
-      <Card aria-labelledby="job-facts">
-        <CardHeader id="job-facts" title="Settings" />
-        <CardBody>
-          {job ? (
-            <Facts
-              rows={{
-                Tenant: <AdminLink href={`/admin/tenants/${job.tenant.id}`}>{job.tenant.name}</AdminLink>,
-                Agent: <AdminLink href={`/admin/agents/${job.agent.id}`}>{job.agent.name}</AdminLink>,
-                Engine: job.engine,
-                Destination: <span className="font-mono">{destinationText(job)}</span>,
-                Sources: <span className="font-mono">{job.sourcePaths.join(", ")}</span>,
-                Schedule: <code className="text-xs">{JSON.stringify(job.scheduleJson)}</code>,
-                Retention: <code className="text-xs">{JSON.stringify(job.retentionJson ?? {})}</code>,
-                Encryption: job.encryptionMode,
-                Compression: job.compression,
-                "Next run": <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
-                "Policy hash": <code className="text-xs">{job.lastPolicyHash ?? "—"}</code>,
-              }}
-            />
-          ) : (
-            <Skeleton lines={6} />
-          )}
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="job-runs">
-        <CardHeader id="job-runs" title="Runs" description="Backups, restores and maintenance, newest first." />
-        <CardBody>
-          <AdminRunTable runs={data?.runs} label="The job's runs" show={{}} />
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="job-commands">
-        <CardHeader id="job-commands" title="Commands" description="What was sent to the agent for this job." />
-        <CardBody>
-          <Table label="The job's commands">
-            <THead>
-              <tr>
-                <Th>Created</Th>
-                <Th>Command</Th>
-                <Th>State</Th>
-                <Th>Delivered</Th>
-                <Th>Completed</Th>
-                <Th>Run</Th>
-                <Th>Error</Th>
-              </tr>
-            </THead>
-            <TBody>
-              {!data && <SkeletonRows rows={2} columns={7} />}
-              {data?.commands.length === 0 && (
-                <tr>
-                  <Td colSpan={7} className="text-slate-600 dark:text-slate-400">
-                    No commands yet.
-                  </Td>
-                </tr>
-              )}
-              {data?.commands.map((command) => (
-                <Tr key={command.id} data-command-type={command.type}>
-                  <Td>
-                    <RelativeTime date={command.createdAt} />
-                  </Td>
-                  <Td className="font-mono text-xs">{command.type}</Td>
-                  <Td>
-                    <StatusBadge status={command.status} variant="dot" />
-                  </Td>
-                  <Td>
-                    <RelativeTime date={command.deliveredAt} fallback="—" />
-                  </Td>
-                  <Td>
-                    <RelativeTime date={command.completedAt} fallback="—" />
-                  </Td>
-                  <Td>{command.runId ? <AdminLink href={`/admin/runs/${command.runId}`}>Open</AdminLink> : "—"}</Td>
-                  <Td className="max-w-64 truncate">{command.errorMessage ?? ""}</Td>
-                </Tr>
-              ))}
-            </TBody>
-          </Table>
-        </CardBody>
-      </Card>
+      <SectionCard id="job-facts" title="Settings">
+        {job ? (
+          <DetailList
+            rows={{
+              Tenant: <AdminLink href={`/admin/tenants/${job.tenant.id}`}>{job.tenant.name}</AdminLink>,
+              Agent: <AdminLink href={`/admin/agents/${job.agent.id}`}>{job.agent.name}</AdminLink>,
+              Engine: job.engine,
+              Destination: <span className="font-mono">{destinationText(job)}</span>,
+              Sources: <span className="font-mono">{job.sourcePaths.join(", ")}</span>,
+              Schedule: <code className="text-xs">{JSON.stringify(job.scheduleJson)}</code>,
+              Retention: <code className="text-xs">{JSON.stringify(job.retentionJson ?? {})}</code>,
+              Encryption: job.encryptionMode,
+              Compression: job.compression,
+              "Next run": <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
+              "Policy hash": <code className="text-xs">{job.lastPolicyHash ?? "—"}</code>,
+            }}
+          />
+        ) : (
+          <Skeleton lines={6} />
+        )}
+      </SectionCard>
+      <SectionCard id="job-runs" title="Runs" description="Backups, restores and maintenance, newest first.">
+        <AdminRunTable runs={data?.runs} label="The job's runs" show={{}} />
+      </SectionCard>
+      <SectionCard id="job-commands" title="Commands" description="What was sent to the agent for this job.">
+        <DataTable
+          label="The job's commands"
+          rows={data?.commands}
+          rowKey={(command) => command.id}
+          rowProps={(command) => ({ "data-command-type": command.type })}
+          skeletonRows={2}
+          empty="No commands yet."
+          columns={[
+            { key: "created", header: "Created", cell: (command) => <RelativeTime date={command.createdAt} /> },
+            { key: "type", header: "Command", className: "font-mono text-xs", cell: (command) => command.type },
+            commandStateColumn,
+            ...commandDeliveryColumns,
+            {
+              key: "run",
+              header: "Run",
+              cell: (command) =>
+                command.runId ? <AdminLink href={`/admin/runs/${command.runId}`}>Open</AdminLink> : "—",
+            },
+            {
+              key: "error",
+              header: "Error",
+              className: "max-w-64 truncate",
+              cell: (command) => command.errorMessage ?? "",
+            },
+          ]}
+        />
+      </SectionCard>
       <ConfirmDialog
         open={kind !== null}
         onOpenChange={(open) => !open && setKind(null)}

@@ -2,15 +2,21 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useParams } from "next/navigation";
-import { AdminLink, destinationText, Facts } from "../../../../components/admin/bits.tsx";
+import {
+  AdminLink,
+  commandDeliveryColumns,
+  commandStateColumn,
+  destinationText,
+} from "../../../../components/admin/bits.tsx";
 import { runTypeLabels } from "../../../../components/admin/run-table.tsx";
-import { Card, CardBody, CardHeader } from "../../../../components/ui/card.tsx";
+import { SectionCard } from "../../../../components/ui/card.tsx";
+import { DetailList } from "../../../../components/ui/detail-list.tsx";
 import { ErrorState } from "../../../../components/ui/error-state.tsx";
 import { PageHeader } from "../../../../components/ui/page-header.tsx";
 import { RelativeTime } from "../../../../components/ui/relative-time.tsx";
-import { Skeleton, SkeletonRows } from "../../../../components/ui/skeleton.tsx";
+import { Skeleton } from "../../../../components/ui/skeleton.tsx";
 import { StatusBadge } from "../../../../components/ui/status-badge.tsx";
-import { Table, TBody, Td, THead, Th, Tr } from "../../../../components/ui/table.tsx";
+import { DataTable } from "../../../../components/ui/table.tsx";
 import { useTRPC } from "../../../../lib/trpc-client.tsx";
 
 const finished = new Set(["success", "warning", "failed", "cancelled"]);
@@ -32,110 +38,77 @@ export default function AdminRunPage() {
         description={run ? <StatusBadge status={run.status} reason={run.errorCode} /> : " "}
       />
       <ErrorState error={detail.error} onRetry={detail.refetch} what="This run" />
-      <Card aria-labelledby="run-facts">
-        <CardHeader id="run-facts" title="Summary" />
-        <CardBody>
-          {run ? (
-            <Facts
-              rows={{
-                Tenant: <AdminLink href={`/admin/tenants/${run.tenant.id}`}>{run.tenant.name}</AdminLink>,
-                Job: <AdminLink href={`/admin/jobs/${run.job.id}`}>{run.job.name}</AdminLink>,
-                Agent: run.agent ? <AdminLink href={`/admin/agents/${run.agent.id}`}>{run.agent.name}</AdminLink> : "—",
-                Trigger: run.trigger,
-                Engine: run.engine,
-                Destination: <span className="font-mono">{destinationText(run)}</span>,
-                Created: <RelativeTime date={run.createdAt} />,
-                Started: <RelativeTime date={run.startedAt} fallback="not yet" />,
-                Finished: <RelativeTime date={run.finishedAt} fallback="not yet" />,
-                log_ref: <code className="text-xs">{run.logRef ?? "—"}</code>,
-                Error: run.errorMessage ?? "—",
-              }}
-            />
-          ) : (
-            <Skeleton lines={6} />
-          )}
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="run-commands">
-        <CardHeader id="run-commands" title="Commands" />
-        <CardBody>
-          <Table label="Commands of this run">
-            <THead>
-              <tr>
-                <Th>Command</Th>
-                <Th>State</Th>
-                <Th>Created</Th>
-                <Th>Delivered</Th>
-                <Th>Completed</Th>
-              </tr>
-            </THead>
-            <TBody>
-              {!data && <SkeletonRows rows={1} columns={5} />}
-              {data?.commands.length === 0 && (
-                <tr>
-                  <Td colSpan={5} className="text-slate-600 dark:text-slate-400">
-                    No commands (scheduled or manual backups need none).
-                  </Td>
-                </tr>
-              )}
-              {data?.commands.map((command) => (
-                <Tr key={command.id}>
-                  <Td className="font-mono text-xs" data-testid="run-command-type">
-                    {command.type}
-                  </Td>
-                  <Td>
-                    <StatusBadge status={command.status} variant="dot" />
-                  </Td>
-                  <Td>
-                    <RelativeTime date={command.createdAt} />
-                  </Td>
-                  <Td>
-                    <RelativeTime date={command.deliveredAt} fallback="—" />
-                  </Td>
-                  <Td>
-                    <RelativeTime date={command.completedAt} fallback="—" />
-                  </Td>
-                </Tr>
-              ))}
-            </TBody>
-          </Table>
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="run-events">
-        <CardHeader id="run-events" title="Events" />
-        <CardBody>
-          {data?.events.length === 0 ? (
-            <p className="text-sm text-slate-600 dark:text-slate-400">No events yet.</p>
-          ) : (
-            <ol className="space-y-1 text-sm">
-              {data?.events.map((event) => (
-                <li key={event.id} className="flex flex-wrap gap-x-3">
-                  <time
-                    className="font-mono text-xs text-slate-600 dark:text-slate-400"
-                    dateTime={event.ts.toISOString()}
-                  >
-                    {event.ts.toISOString().slice(11, 19)}
-                  </time>
-                  <code className="text-xs">{event.type}</code>
-                  <span>{event.message}</span>
-                </li>
-              ))}
-            </ol>
-          )}
-        </CardBody>
-      </Card>
-      <Card aria-labelledby="run-logs">
-        <CardHeader id="run-logs" title="Log" description="The newest 200 lines." />
-        <CardBody>
-          {data?.logs.length === 0 ? (
-            <p className="text-sm text-slate-600 dark:text-slate-400">No log lines yet.</p>
-          ) : (
-            <pre className="max-h-96 overflow-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-950">
-              {data?.logs.map((line) => `${line.ts.toISOString()} ${line.level.padEnd(5)} ${line.message}`).join("\n")}
-            </pre>
-          )}
-        </CardBody>
-      </Card>
+      <SectionCard id="run-facts" title="Summary">
+        {run ? (
+          <DetailList
+            rows={{
+              Tenant: <AdminLink href={`/admin/tenants/${run.tenant.id}`}>{run.tenant.name}</AdminLink>,
+              Job: <AdminLink href={`/admin/jobs/${run.job.id}`}>{run.job.name}</AdminLink>,
+              Agent: run.agent ? <AdminLink href={`/admin/agents/${run.agent.id}`}>{run.agent.name}</AdminLink> : "—",
+              Trigger: run.trigger,
+              Engine: run.engine,
+              Destination: <span className="font-mono">{destinationText(run)}</span>,
+              Created: <RelativeTime date={run.createdAt} />,
+              Started: <RelativeTime date={run.startedAt} fallback="not yet" />,
+              Finished: <RelativeTime date={run.finishedAt} fallback="not yet" />,
+              log_ref: <code className="text-xs">{run.logRef ?? "—"}</code>,
+              Error: run.errorMessage ?? "—",
+            }}
+          />
+        ) : (
+          <Skeleton lines={6} />
+        )}
+      </SectionCard>
+      <SectionCard id="run-commands" title="Commands">
+        <DataTable
+          label="Commands of this run"
+          rows={data?.commands}
+          rowKey={(command) => command.id}
+          skeletonRows={1}
+          empty="No commands (scheduled or manual backups need none)."
+          columns={[
+            {
+              key: "type",
+              header: "Command",
+              className: "font-mono text-xs",
+              cellProps: () => ({ "data-testid": "run-command-type" }),
+              cell: (command) => command.type,
+            },
+            commandStateColumn,
+            { key: "created", header: "Created", cell: (command) => <RelativeTime date={command.createdAt} /> },
+            ...commandDeliveryColumns,
+          ]}
+        />
+      </SectionCard>
+      <SectionCard id="run-events" title="Events">
+        {data?.events.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No events yet.</p>
+        ) : (
+          <ol className="space-y-1 text-sm">
+            {data?.events.map((event) => (
+              <li key={event.id} className="flex flex-wrap gap-x-3">
+                <time
+                  className="font-mono text-xs text-slate-600 dark:text-slate-400"
+                  dateTime={event.ts.toISOString()}
+                >
+                  {event.ts.toISOString().slice(11, 19)}
+                </time>
+                <code className="text-xs">{event.type}</code>
+                <span>{event.message}</span>
+              </li>
+            ))}
+          </ol>
+        )}
+      </SectionCard>
+      <SectionCard id="run-logs" title="Log" description="The newest 200 lines.">
+        {data?.logs.length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-400">No log lines yet.</p>
+        ) : (
+          <pre className="max-h-96 overflow-auto rounded bg-slate-100 p-3 text-xs dark:bg-slate-950">
+            {data?.logs.map((line) => `${line.ts.toISOString()} ${line.level.padEnd(5)} ${line.message}`).join("\n")}
+          </pre>
+        )}
+      </SectionCard>
     </>
   );
 }
