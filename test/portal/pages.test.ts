@@ -112,6 +112,8 @@ describe("client pages in Chromium", () => {
     await expect
       .poll(() => page.getByTestId("enroll-status").textContent(), { timeout: 15_000 })
       .toMatch(/lab-pc\) enrolled; waiting for its first poll/);
+    // The list behind the dialog agrees: enrolled is not online until the agent polls.
+    await expect.poll(() => page.getByTestId(`agent-${enrolled.agentId}`).textContent()).toMatch(/Never connected/);
     await agentCall(portal.url, "next_run", { hostname: "lab-pc", version: "0.1.0" }, enrolled);
     await expect
       .poll(() => page.getByTestId("enroll-status").textContent(), { timeout: 15_000 })

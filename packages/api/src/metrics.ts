@@ -41,7 +41,7 @@ const queueDepth = new Gauge({
 });
 const agentsByConnectivity = new Gauge({
   name: "e3_agents",
-  help: "Active agents by connectivity (online: seen in the last 2 minutes, stale: 15 minutes)",
+  help: "Active agents by connectivity (online: seen in the last 2 minutes, stale: 15 minutes, never: enrolled, never polled)",
   labelNames: ["connectivity"] as const,
   registers: [metricsRegistry],
 });
@@ -60,12 +60,16 @@ const workerHeartbeatAge = new Gauge({
 export async function renderMetrics(db: Database, now = new Date()): Promise<string> {
   const [statuses, agentRows, overdue, heartbeat] = await Promise.all([
     db.run.groupBy({ by: ["status"], _count: { _all: true } }),
-    db.$queryRaw<{ online: bigint; stale: bigint; offline: bigint }[]>`
+    db.$queryRaw<{ online: bigint; stale: bigint; offline: bigint; never: bigint }[]>`
       SELECT
-        count(*) FILTER (WHERE last_seen_at >= ${new Date(now.getTime() - onlineWithinMs)}) AS online,
-        count(*) FILTER (WHERE last_seen_at < ${new Date(now.getTime() - onlineWithinMs)}
+        count(*) FILTER (WHERE first_polled_at IS NOT NULL
+                           AND last_seen_at >= ${new Date(now.getTime() - onlineWithinMs)}) AS online,
+        count(*) FILTER (WHERE first_polled_at IS NOT NULL
+                           AND last_seen_at < ${new Date(now.getTime() - onlineWithinMs)}
                            AND last_seen_at >= ${new Date(now.getTime() - staleWithinMs)}) AS stale,
-        count(*) FILTER (WHERE last_seen_at IS NULL OR last_seen_at < ${new Date(now.getTime() - staleWithinMs)}) AS offline
+        count(*) FILTER (WHERE first_polled_at IS NOT NULL
+                           AND (last_seen_at IS NULL OR last_seen_at < ${new Date(now.getTime() - staleWithinMs)})) AS offline,
+        count(*) FILTER (WHERE first_polled_at IS NULL) AS never
       FROM agents WHERE status = 'active'`,
     db.job.count({ where: { enabled: true, deletedAt: null, overdueSince: { not: null } } }),
     db.workerHeartbeat.findFirst({ orderBy: { beatAt: "desc" } }),
@@ -74,7 +78,7 @@ export async function renderMetrics(db: Database, now = new Date()): Promise<str
   for (const row of statuses) runsByStatus.set({ status: row.status }, row._count._all);
   queueDepth.set(statuses.find((row) => row.status === "queued")?._count._all ?? 0);
   const agents = agentRows[0];
-  for (const connectivity of ["online", "stale", "offline"] as const) {
+  for (const connectivity of ["online", "stale", "offline", "never"] as const) {
     agentsByConnectivity.set({ connectivity }, Number(agents?.[connectivity] ?? 0));
   }
   overdueJobs.set(overdue);

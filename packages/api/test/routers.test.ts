@@ -55,8 +55,11 @@ describe("agents", () => {
   it("tells an enrolled agent from one that has polled: first_polled_at comes with its first call, not with enrolling", async () => {
     const fresh = await enrollAgent(harness.deps, tenantId, "acme-new");
     const listed = async () => (await client.agents.list()).find((candidate) => candidate.id === fresh.agentId);
-    // Enrolling sets last_seen_at (so the agent counts as online) but the agent has not run yet.
-    expect(await listed()).toMatchObject({ connectivity: "online", firstPolledAt: null });
+    // Enrolling sets last_seen_at, but the agent has not run yet: never connected, not online.
+    expect(await listed()).toMatchObject({ connectivity: "never", firstPolledAt: null });
+    expect((await admin.admin.agents({ tenantId })).find((row) => row.id === fresh.agentId)?.connectivity).toBe(
+      "never",
+    );
     const first = await callAgentApi(harness.deps, "next_run", {}, fresh);
     expect(first.status).toBe(200);
     const polled = await listed();
@@ -288,10 +291,21 @@ describe("dashboard", () => {
     const tenant = await createTenant(harness.db, "Activity");
     const onlineAgent = await enrollAgent(harness.deps, tenant.id, "act-pc");
     const silentAgent = await enrollAgent(harness.deps, tenant.id, "act-silent");
-    await harness.db.agent.update({ where: { id: onlineAgent.agentId }, data: { lastSeenAt: new Date() } });
+    const neverAgent = await enrollAgent(harness.deps, tenant.id, "act-ghost");
+    await enrollAgent(harness.deps, tenant.id, "act-just-enrolled");
+    const polledAt = new Date(Date.now() - 86_400_000);
+    await harness.db.agent.update({
+      where: { id: onlineAgent.agentId },
+      data: { lastSeenAt: new Date(), firstPolledAt: polledAt },
+    });
     await harness.db.agent.update({
       where: { id: silentAgent.agentId },
-      data: { name: "silent", lastSeenAt: new Date(Date.now() - 3 * 3_600_000) },
+      data: { name: "silent", lastSeenAt: new Date(Date.now() - 3 * 3_600_000), firstPolledAt: polledAt },
+    });
+    // Enrolled an hour ago, never polled: a problem; the agent enrolled just now is still expected to poll.
+    await harness.db.agent.update({
+      where: { id: neverAgent.agentId },
+      data: { name: "ghost", lastSeenAt: new Date(Date.now() - 3_600_000) },
     });
     const act = callerFor(
       contextFor({ id: "u-act", email: "x@act.test", name: "X", role: "client", tenantId: tenant.id }),
@@ -317,10 +331,12 @@ describe("dashboard", () => {
     expect(activity.problems.map((problem) => problem.kind)).toEqual([
       "job_failed",
       "agent_unreachable",
+      "agent_unreachable",
       "job_overdue",
     ]);
     expect(activity.problems[0]).toMatchObject({ jobName: "failing", runId: run.id, errorCode: "AGENT_OFFLINE" });
-    expect(activity.problems[1]).toMatchObject({ agentName: "silent", connectivity: "offline" });
+    expect(activity.problems[1]).toMatchObject({ agentName: "ghost", connectivity: "never" });
+    expect(activity.problems[2]).toMatchObject({ agentName: "silent", connectivity: "offline" });
     expect(activity.recentRuns.map((recent) => recent.id)).toEqual([run.id]);
     // Both jobs run daily at 02:00 Berlin time; the scheduler set their next slot on creation.
     expect(activity.nextRuns.map((next) => next.jobName).sort()).toEqual(["failing", "late"]);

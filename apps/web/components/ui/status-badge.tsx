@@ -19,6 +19,7 @@ export type StatusName =
   | "online"
   | "stale"
   | "offline"
+  | "never"
   | "revoked"
   | "none";
 
@@ -36,6 +37,7 @@ export const statusVocabulary: Record<StatusName, { label: string; tone: Tone }>
   online: { label: "Online", tone: "green" },
   stale: { label: "Stale", tone: "amber" },
   offline: { label: "Offline", tone: "red" },
+  never: { label: "Never connected", tone: "grey" },
   revoked: { label: "Revoked", tone: "grey" },
   none: { label: "No runs", tone: "grey" },
 };

@@ -6,6 +6,7 @@ describe("connectivityOf", () => {
   const seen = (secondsAgo: number) => ({
     status: "active" as const,
     lastSeenAt: new Date(now.getTime() - secondsAgo * 1000),
+    firstPolledAt: new Date("2026-11-01T00:00:00Z"),
   });
 
   it.each([
@@ -18,8 +19,15 @@ describe("connectivityOf", () => {
     expect(connectivityOf(seen(secondsAgo), now)).toBe(expected);
   });
 
-  it("reports never-seen agents as offline and revoked ones as revoked", () => {
-    expect(connectivityOf({ status: "active", lastSeenAt: null }, now)).toBe("offline");
-    expect(connectivityOf({ status: "revoked", lastSeenAt: now }, now)).toBe("revoked");
+  it("reports agents that enrolled but never polled as never connected, not online", () => {
+    // Enrolling stamps last_seen_at; only the first poll stamps first_polled_at.
+    expect(connectivityOf({ status: "active", lastSeenAt: now, firstPolledAt: null }, now)).toBe("never");
+    expect(connectivityOf({ status: "active", lastSeenAt: null, firstPolledAt: null }, now)).toBe("never");
+    expect(connectivityOf({ status: "active", lastSeenAt: now, firstPolledAt: now }, now)).toBe("online");
+  });
+
+  it("reports revoked agents as revoked", () => {
+    expect(connectivityOf({ status: "revoked", lastSeenAt: now, firstPolledAt: now }, now)).toBe("revoked");
+    expect(connectivityOf({ status: "revoked", lastSeenAt: now, firstPolledAt: null }, now)).toBe("revoked");
   });
 });

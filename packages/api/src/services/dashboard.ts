@@ -1,5 +1,5 @@
 import type { Database, Prisma } from "@e3/db";
-import { connectivityOf } from "./agents.ts";
+import { connectivityOf, onlineWithinMs } from "./agents.ts";
 
 // "Am I safe?": per job, whether its last backup succeeded, whether it is overdue or running, and a 30-day strip of
 // the worst result per day. Shared by the tenant dashboard and the admin fleet view (which passes no tenant).
@@ -97,7 +97,7 @@ export type Problem =
       kind: "agent_unreachable";
       agentId: string;
       agentName: string;
-      connectivity: "stale" | "offline";
+      connectivity: "stale" | "offline" | "never";
       lastSeenAt: Date | null;
     };
 
@@ -125,7 +125,7 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
     }),
     db.agent.findMany({
       where: { tenantId, status: "active" },
-      select: { id: true, name: true, status: true, lastSeenAt: true },
+      select: { id: true, name: true, status: true, lastSeenAt: true, firstPolledAt: true },
       orderBy: { name: "asc" },
     }),
     db.run.findMany({
@@ -170,15 +170,17 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
   }
   for (const agent of agents) {
     const connectivity = connectivityOf(agent, now);
-    if (connectivity === "stale" || connectivity === "offline") {
-      problems.push({
-        kind: "agent_unreachable",
-        agentId: agent.id,
-        agentName: agent.name,
-        connectivity,
-        lastSeenAt: agent.lastSeenAt,
-      });
-    }
+    if (connectivity === "online" || connectivity === "revoked") continue;
+    // An agent enrolled a moment ago has not polled yet either; it is a problem once its service stays silent.
+    const justEnrolled = agent.lastSeenAt !== null && now.getTime() - agent.lastSeenAt.getTime() <= onlineWithinMs;
+    if (connectivity === "never" && justEnrolled) continue;
+    problems.push({
+      kind: "agent_unreachable",
+      agentId: agent.id,
+      agentName: agent.name,
+      connectivity,
+      lastSeenAt: agent.lastSeenAt,
+    });
   }
   const severity = { job_failed: 0, agent_unreachable: 1, job_overdue: 2, job_warning: 3 } as const;
   problems.sort((a, b) => severity[a.kind] - severity[b.kind]);

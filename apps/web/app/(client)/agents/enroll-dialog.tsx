@@ -39,8 +39,8 @@ export function EnrollDialog({ onEnrolled }: { onEnrolled: () => void }) {
   });
   const used = created ? tokens.data?.find((token) => token.id === created.id) : undefined;
   const agent = used?.usedByAgentId ? agents.data?.find((candidate) => candidate.id === used.usedByAgentId) : undefined;
-  // Enrolling alone sets last_seen_at; first_polled_at comes with the agent's first poll (its service or `run`).
-  const polled = agent?.firstPolledAt != null && agent.connectivity === "online";
+  // Enrolling alone is "never" connected; the agent is online with its first poll (its service or `run`).
+  const polled = agent?.connectivity === "online";
 
   useEffect(() => {
     if (agent) onEnrolled();

@@ -181,7 +181,7 @@ function ProblemRow({ problem }: { problem: Problem }) {
           </Link>
           <StatusBadge status={problem.connectivity} />
           <span className="ml-auto text-sm text-slate-600 dark:text-slate-400">
-            last seen <RelativeTime date={problem.lastSeenAt} />
+            {problem.connectivity === "never" ? "enrolled" : "last seen"} <RelativeTime date={problem.lastSeenAt} />
           </span>
         </li>
       );

@@ -38,6 +38,7 @@ export default function AdminAgentsPage() {
             <option value="online">Online</option>
             <option value="stale">Stale</option>
             <option value="offline">Offline</option>
+            <option value="never">Never connected</option>
             <option value="revoked">Revoked</option>
           </NativeSelect>
         </Filter>
