@@ -5,7 +5,7 @@ import { z } from "zod";
 // spread their start by a random delay so a fleet scheduled at 02:00 does not hit the storage at the same second.
 // Everything here is pure: the scheduler, the portal's "next 5 runs" preview and the overdue check share it.
 
-function isTimeZone(zone: string): boolean {
+export function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat("en", { timeZone: zone });
     return true;

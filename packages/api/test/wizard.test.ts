@@ -1,10 +1,12 @@
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { planRetention } from "@e3/engine/retention";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3TestBuckets, testBackend } from "../../engine/test/storage-s3-env.ts";
 import { appRouter } from "../src/routers/index.ts";
 import { sealSecret } from "../src/secrets/envelope.ts";
 import { endpointOrigin } from "../src/services/endpoint-guard.ts";
+import { engineRetentionPolicy } from "../src/services/job-schemas.ts";
 import { writeSetting } from "../src/services/settings.ts";
 import { createCallerFactory } from "../src/trpc.ts";
 import { createHarness, createJob, createTenant, enrollAgent, type Harness } from "./fixtures.ts";
@@ -224,6 +226,69 @@ describe("snapshots.previewRetention", () => {
     const within = await client.snapshots.previewRetention({ jobId: job.id, retention: { keepWithin: "1w" } });
     expect(within.keep).toBe(7);
     expect(within.snapshots[0]!.reasons).toEqual(["within 7d"]);
+  });
+
+  it("counts days in the job's schedule zone, as the agent's forget does, not in UTC", async () => {
+    const job = await createJob(harness, tenantId, agentId, { name: "Berlin days" });
+    await harness.db.job.update({
+      where: { id: job.id },
+      data: { scheduleJson: { kind: "cron", cron: "30 0 * * *", timezone: "Europe/Berlin", randomDelaySeconds: 0 } },
+    });
+    // 23:30 UTC is 00:30 the next day in Berlin, where the agent stamped these "+01:00".
+    const agentStamped = ["2026-11-24T11:00:00+01:00", "2026-11-24T00:30:00+01:00", "2026-11-23T23:30:00+01:00"];
+    for (const [index, time] of agentStamped.entries()) {
+      await harness.db.snapshot.create({
+        data: {
+          tenantId,
+          jobId: job.id,
+          snapshotId: index.toString(16).padStart(64, "b"),
+          time: new Date(time),
+          hostname: "pc",
+          paths: ["/home"],
+          tags: [],
+        },
+      });
+    }
+    const retention = { keepDaily: 2 };
+    const preview = await client.snapshots.previewRetention({ jobId: job.id, retention, timeZone: "UTC" });
+    expect(preview.timeZone).toBe("Europe/Berlin");
+    const engine = planRetention(
+      agentStamped.map((time, index) => ({
+        id: index.toString(16).padStart(64, "b"),
+        time,
+        hostname: "pc",
+        paths: ["/home"],
+      })),
+      engineRetentionPolicy(retention),
+    );
+    const removed = engine.remove.map((snapshot) => snapshot.id);
+    expect(removed).toEqual(["1".padStart(64, "b")]);
+    expect(preview.snapshots.filter((snapshot) => !snapshot.keep).map((snapshot) => snapshot.snapshotId)).toEqual(
+      removed,
+    );
+    // The edited schedule's zone wins over the stored one; UTC days would drop the 23:30 Berlin snapshot instead.
+    const utc = await client.snapshots.previewRetention({
+      jobId: job.id,
+      retention,
+      schedule: { kind: "cron", cron: "30 0 * * *", timezone: "UTC" },
+    });
+    expect(utc.snapshots.filter((snapshot) => !snapshot.keep).map((snapshot) => snapshot.snapshotId)).toEqual([
+      "2".padStart(64, "b"),
+    ]);
+    // A schedule without a zone (interval) falls back to the browser's.
+    const interval = await client.snapshots.previewRetention({
+      jobId: job.id,
+      retention,
+      schedule: { kind: "interval", everySeconds: 3600 },
+      timeZone: "Europe/Berlin",
+    });
+    expect(interval.timeZone).toBe("Europe/Berlin");
+    expect(interval.remove).toBe(1);
+    expect(interval.snapshots.find((snapshot) => !snapshot.keep)?.snapshotId).toBe("1".padStart(64, "b"));
+    const badZone = await client.snapshots
+      .previewRetention({ jobId: job.id, retention, timeZone: "Mars/Olympus" })
+      .catch((e: unknown) => e);
+    expect(badZone).toBeInstanceOf(TRPCError);
   });
 
   it("simulates a year of a new job's schedule, and refuses a policy without a keep rule", async () => {

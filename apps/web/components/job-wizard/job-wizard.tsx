@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { TRPCClientError } from "@trpc/client";
 import { useRouter } from "next/navigation";
 import { useDeferredValue, useMemo, useState } from "react";
+import { localTimeZone } from "../../lib/format.ts";
 import {
   defaultDraft,
   inputFromDraft,
@@ -78,7 +79,10 @@ export function JobWizard({
   const retentionValid = retention !== null && !Object.keys(retentionErrors).some((key) => key.startsWith("retention"));
   const preview = useQuery({
     ...trpc.snapshots.previewRetention.queryOptions(
-      jobId ? { jobId, retention: retention ?? {} } : { retention: retention ?? {}, schedule },
+      // The schedule's zone decides where the agent's days start (else the browser's), also for a job being edited.
+      jobId
+        ? { jobId, retention: retention ?? {}, schedule, timeZone: localTimeZone() }
+        : { retention: retention ?? {}, schedule, timeZone: localTimeZone() },
     ),
     enabled: step === 3 && draft.engine === "backup" && retentionValid,
     retry: false,

@@ -8,6 +8,8 @@ export type RetentionPreviewData = {
   description: string;
   simulated: boolean;
   planAt: Date;
+  /** The zone whose days the plan counted (the job's schedule zone); times are shown in it. */
+  timeZone?: string;
   keep: number;
   remove: number;
   emptiedGroups: number;
@@ -65,7 +67,9 @@ export function RetentionPreview({ preview, limit = 60 }: { preview: RetentionPr
             {shown.map((snapshot) => (
               <Tr key={snapshot.snapshotId} data-testid="retention-row" data-keep={snapshot.keep}>
                 <Td>
-                  <span className="whitespace-nowrap">{formatAbsolute(snapshot.time)}</span>
+                  <span className="whitespace-nowrap">
+                    {formatAbsolute(snapshot.time, { timeZone: preview.timeZone })}
+                  </span>
                   {!preview.simulated && (
                     <span className="ml-2 font-mono text-xs text-slate-600 dark:text-slate-400">
                       {snapshot.snapshotId.slice(0, 8)}

@@ -1,8 +1,8 @@
 import type { Database } from "@e3/db";
-import { planRetention, type RetentionPlan } from "@e3/engine/retention";
+import { planRetention, type RetentionPlan, snapshotTimeIn } from "@e3/engine/retention";
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { nextSlots, scheduleSchema } from "../schedule.ts";
+import { isTimeZone, nextSlots, scheduleSchema } from "../schedule.ts";
 import { engineRetentionPolicy, retentionSchema } from "./job-schemas.ts";
 import { requireTenantJob } from "./jobs.ts";
 
@@ -10,6 +10,9 @@ import { requireTenantJob } from "./jobs.ts";
 // catalog, so the user sees which snapshots a policy keeps or deletes and why before saving it. A new job has no
 // snapshots yet; then the plan runs over the snapshots its schedule would make in the coming year (at most
 // `simulatedRuns` of them), which answers "how many will I keep?".
+// Days, weeks and months are the agent's: its forget reads each snapshot's time in the zone the agent stamped it in
+// (its local zone). The catalog keeps instants only, so the plan writes them in the job's schedule zone, the zone the
+// user picked for the machine (else the browser's, else UTC): a snapshot at 00:30 Berlin counts for that day.
 
 const simulatedRuns = 2000;
 
@@ -18,6 +21,8 @@ export const retentionPreviewInputSchema = z.strictObject({
   retention: retentionSchema,
   /** For a new job (no jobId): the schedule whose future snapshots are simulated. */
   schedule: scheduleSchema.optional(),
+  /** The browser's zone: where days start when the schedule names none (interval or manual schedules). */
+  timeZone: z.string().max(100).refine(isTimeZone, "must be an IANA time zone such as Europe/Berlin").optional(),
 });
 
 export type RetentionVerdict = {
@@ -41,8 +46,13 @@ export async function previewRetention(
   let snapshots: Omit<RetentionVerdict, "keep" | "reasons">[];
   let simulated = false;
   let planAt = now;
+  let scheduleZone = input.schedule?.kind === "cron" ? input.schedule.timezone : undefined;
   if (input.jobId) {
     const job = await requireTenantJob(db, tenantId, input.jobId);
+    if (!input.schedule) {
+      const stored = scheduleSchema.safeParse(job.scheduleJson);
+      if (stored.success && stored.data.kind === "cron") scheduleZone = stored.data.timezone;
+    }
     const rows = await db.snapshot.findMany({
       where: { jobId: job.id, forgottenAt: null },
       orderBy: { time: "desc" },
@@ -76,12 +86,13 @@ export async function previewRetention(
       fileCount: null,
     }));
   }
+  const timeZone = scheduleZone ?? input.timeZone ?? "UTC";
   let plan: RetentionPlan<{ id: string; time: string; hostname: string; paths: string[] }>;
   try {
     plan = planRetention(
       snapshots.map((snapshot) => ({
         id: snapshot.snapshotId,
-        time: snapshot.time.toISOString(),
+        time: snapshotTimeIn(snapshot.time, timeZone),
         hostname: snapshot.hostname,
         paths: snapshot.paths,
       })),
@@ -103,6 +114,8 @@ export async function previewRetention(
     simulated,
     /** The moment the plan is evaluated: now, or after the last simulated run. */
     planAt,
+    /** The zone whose days, weeks and months the plan used; the preview shows times in it. */
+    timeZone,
     keep: verdicts.filter((verdict) => verdict.keep).length,
     remove: verdicts.filter((verdict) => !verdict.keep).length,
     /** Groups (host and paths) the policy would empty completely. */

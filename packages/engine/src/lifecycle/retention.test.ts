@@ -6,6 +6,7 @@ import {
   planRetention,
   type RetainableSnapshot,
   type RetentionPolicy,
+  snapshotTimeIn,
 } from "./retention.ts";
 
 // The rules one at a time, on timelines small enough to check by hand; test/forget-restic.test.ts compares whole
@@ -146,6 +147,39 @@ describe("planRetention", () => {
     const untagged = plan(snapshots, { keepTags: [["release"]] }).group;
     expect(untagged.keep).toEqual([]);
     expect(untagged.removesAll).toBe(true);
+  });
+
+  it("buckets days on the agent's wall clock: snapshotTimeIn writes bare instants in the agent's zone", () => {
+    const instants = ["2026-11-24T10:00:00Z", "2026-11-23T23:30:00Z", "2026-11-23T22:30:00Z"].map(
+      (text) => new Date(text),
+    );
+    const berlin = instants.map((instant) => snapshotTimeIn(instant, "Europe/Berlin"));
+    expect(berlin).toEqual(["2026-11-24T11:00:00+01:00", "2026-11-24T00:30:00+01:00", "2026-11-23T23:30:00+01:00"]);
+    // 23:30 UTC is 00:30 the next day in Berlin: in UTC the two late snapshots share the 23rd, in Berlin they do not.
+    expect(
+      plan(
+        berlin.map((time) => snap(time)),
+        { keepDaily: 2 },
+      ),
+    ).toMatchObject({
+      keep: [
+        ["2026-11-24T11:00:00+01:00", "daily snapshot"],
+        ["2026-11-23T23:30:00+01:00", "daily snapshot"],
+      ],
+      remove: ["2026-11-24T00:30:00+01:00"],
+    });
+    const utc = instants.map((instant) => snapshotTimeIn(instant, "UTC"));
+    expect(utc[0]).toBe("2026-11-24T10:00:00Z");
+    expect(
+      plan(
+        utc.map((time) => snap(time)),
+        { keepDaily: 2 },
+      ).remove,
+    ).toEqual(["2026-11-23T22:30:00Z"]);
+    // Summer time and zones west of UTC and with half hours.
+    expect(snapshotTimeIn(new Date("2026-07-01T12:00:00.250Z"), "Europe/Berlin")).toBe("2026-07-01T14:00:00.25+02:00");
+    expect(snapshotTimeIn(new Date("2026-07-01T03:00:00Z"), "America/New_York")).toBe("2026-06-30T23:00:00-04:00");
+    expect(snapshotTimeIn(new Date("2026-07-01T00:00:00Z"), "Asia/Kolkata")).toBe("2026-07-01T05:30:00+05:30");
   });
 
   it("groups by host and sorted paths, groups in host order", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EngineError } from "../errors.ts";
-import { parseGoTime } from "../tree/go-time.ts";
+import { formatGoTime, parseGoTime } from "../tree/go-time.ts";
 
 // restic 0.14's forget policy (`forget --keep-*`, restic's ExpirePolicy), as a pure function so the portal can
 // preview exactly what the agent's forget will remove. Snapshots are grouped by host and paths (restic's default
@@ -12,6 +12,9 @@ import { parseGoTime } from "../tree/go-time.ts";
 // - keep-tag L keeps snapshots carrying every tag of the list L.
 // Periods are read on the wall clock each snapshot was written in (its time's own UTC offset), as Go's time.Time
 // does; ISO weeks as Go's ISOWeek. The reasons are restic's words, so a plan reads like `restic forget --json`.
+// A snapshot's time carries the offset of the agent's local zone when the backup ran, so a snapshot at 00:30 in
+// Berlin is that day's snapshot, not the previous UTC day's. Whoever plans from bare instants (the portal's catalog
+// keeps timestamps, not offsets) writes them in the agent's zone first (snapshotTimeIn) to get the same periods.
 
 /** Years, months, days and hours as restic's Duration ("1y2m3d4h"); months and years are calendar steps. */
 export type RetentionDuration = { years: number; months: number; days: number; hours: number };
@@ -51,6 +54,14 @@ export function formatRetentionDuration(duration: RetentionDuration): string {
     (duration.days ? `${duration.days}d` : "") +
     (duration.hours ? `${duration.hours}h` : "")
   );
+}
+
+/**
+ * An instant as a snapshot time written in an IANA zone ("2026-11-24T00:30:00+01:00" for Europe/Berlin), which is how
+ * an agent whose clock runs in that zone stamps its snapshots; planRetention then buckets it on that zone's days.
+ */
+export function snapshotTimeIn(instant: Date, timeZone: string): string {
+  return formatGoTime(BigInt(instant.getTime()) * 1_000_000n, { ianaZone: timeZone });
 }
 
 const isZero = (duration: RetentionDuration) =>

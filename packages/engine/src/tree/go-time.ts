@@ -7,7 +7,8 @@
 // except where the databases differ (some zones' history before 1970, e.g. Amsterdam before 1937, and rule changes
 // newer than one of them) — then a node time differs from restic's by that offset, which only costs tree dedup.
 
-export type TimeZone = "local" | "utc" | { offsetSeconds: number };
+/** The process's local zone, UTC, a fixed offset, or an IANA zone's offset at each instant ({ ianaZone: "Europe/Berlin" }). */
+export type TimeZone = "local" | "utc" | { offsetSeconds: number } | { ianaZone: string };
 
 const nanosPerSecond = 1_000_000_000n;
 
@@ -38,8 +39,10 @@ export function localOffsetSeconds(unixSeconds: bigint): number {
 const lastOffsetWithSeconds = Date.UTC(1973, 0, 1);
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
 
-function intlOffsetSeconds(milliseconds: number): number {
-  const zone = new Intl.DateTimeFormat().resolvedOptions().timeZone; // follows process.env.TZ changes
+function intlOffsetSeconds(
+  milliseconds: number,
+  zone = new Intl.DateTimeFormat().resolvedOptions().timeZone, // follows process.env.TZ changes
+): number {
   let format = offsetFormats.get(zone);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "longOffset" });
@@ -55,6 +58,7 @@ function intlOffsetSeconds(milliseconds: number): number {
 function offsetOf(zone: TimeZone, unixSeconds: bigint): number {
   if (zone === "utc") return 0;
   if (zone === "local") return localOffsetSeconds(unixSeconds);
+  if ("ianaZone" in zone) return intlOffsetSeconds(Number(unixSeconds) * 1000, zone.ianaZone);
   return zone.offsetSeconds;
 }
 
