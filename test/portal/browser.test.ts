@@ -70,11 +70,8 @@ describe("portal in Chromium", () => {
 
     // A theme flip repaints at once: nothing eases through mid-way colours (they fail contrast, and flicker).
     const runningTransitions = () =>
-      page.evaluate(() =>
-        document
-          .getAnimations()
-          .filter((animation) => animation instanceof CSSTransition)
-          .map((animation) => (animation as CSSTransition).transitionProperty),
+      page.evaluate(
+        "document.getAnimations().filter((a) => a instanceof CSSTransition).map((a) => a.transitionProperty)",
       );
     await expect.poll(runningTransitions).toEqual([]);
     await page.emulateMedia({ colorScheme: "dark" });
