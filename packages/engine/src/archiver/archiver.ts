@@ -159,6 +159,8 @@ class Archiver {
     totalBytesProcessed: 0,
   };
   readonly #activeFiles = new Set<string>();
+  /** Read buffers of files finished, for the next file: a fresh 9 MiB per file lingers until a garbage collection. */
+  readonly #readBuffers: Buffer[] = [];
 
   constructor(reader: RepositoryReader, writer: RepositoryWriter, polynomial: bigint, options: BackupOptions) {
     this.#reader = reader;
@@ -335,6 +337,9 @@ class Archiver {
     const display = path.toString();
     this.#activeFiles.add(display);
     this.#progress.state.currentFile = display;
+    // Reads land in one buffer that holds the chunk in progress (at most 8 MiB) plus one read; each finished chunk
+    // is copied out once (it moves to a sealing thread) and the rest slides to the front when room runs out.
+    const buffer = this.#readBuffers.pop() ?? Buffer.allocUnsafe(maxChunkSize + readSize);
     let file: OpenFile | undefined;
     try {
       file = await open(this.source(path), "r");
@@ -342,9 +347,6 @@ class Archiver {
       if (!opened.isFile() || opened.ino !== node.inode) {
         throw Object.assign(new Error("was replaced while being backed up"), { code: "ECHANGED" });
       }
-      // Reads land in one buffer that holds the chunk in progress (at most 8 MiB) plus one read; each finished chunk
-      // is copied out once (it moves to a sealing thread) and the rest slides to the front when room runs out.
-      const buffer = Buffer.allocUnsafe(maxChunkSize + readSize);
       const chunker = new RabinChunker(this.#tables);
       const results: Promise<{ id: string }>[] = [];
       const store = async (end: number) => {
@@ -378,6 +380,8 @@ class Archiver {
       return { stored };
     } finally {
       this.#activeFiles.delete(display);
+      // Every chunk was copied out of it (store), so the next file may overwrite it.
+      this.#readBuffers.push(buffer);
       await file?.close();
     }
   }
