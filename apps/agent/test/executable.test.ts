@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectSameListing, listFolder } from "../../../packages/engine/test/fs-listing.ts";
-import { blobFile, buildAgent, distDir, executableNames } from "../build/build.ts";
+import { blobFile, buildAgent, bundleFile, distDir, executableNames } from "../build/build.ts";
 import { isX64Executable, parsePe } from "../build/pe.ts";
 import { jsonLines, runAgent } from "./agent-cli.ts";
 
@@ -37,6 +37,11 @@ describe("e3-backup-agent-linux-x64", () => {
     const notNode = await runAgent(["-e", "console.log(1)"], {}, { executable: linux });
     expect(notNode.stdout).toBe("");
     expect(notNode.stderr).toMatch(/unknown command "-e"/);
+  });
+
+  it("embeds a script of ASCII only (V8 holds a script with one other character at two bytes per character)", async () => {
+    const bytes = await readFile(bundleFile);
+    expect(bytes.findIndex((byte) => byte > 0x7f)).toBe(-1);
   });
 
   it("backs up through its sealing threads and restores, and restic checks the repository", async () => {

@@ -3,12 +3,12 @@ import { Readable } from "node:stream";
 import { seal } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
-import { compressBlob } from "../repository/blob-sealer.ts";
 import { withLock } from "../repository/lock.ts";
 import { type BlobType, encodePackTail } from "../repository/pack.ts";
 import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
 import { compressionLevels } from "../repository/writer.ts";
+import { compressFrame } from "../repository/zstd.ts";
 import { blobFlags } from "./blob-table.ts";
 import { IndexFileWriter } from "./repair-index.ts";
 import {
@@ -419,7 +419,7 @@ async function repack(
     if (options.repackUncompressed && location.uncompressedLength === undefined) {
       // Always the compressed form, as restic writes v2 blobs: a blob zstd cannot shrink grows by a few bytes but
       // is not rewritten again by the next prune.
-      sealed = seal(repository.key, compressBlob(plaintext, compressionLevels.auto!));
+      sealed = seal(repository.key, compressFrame(plaintext, compressionLevels.auto!));
       location.length = sealed.length;
       location.uncompressedLength = plaintext.length;
       compressed++;

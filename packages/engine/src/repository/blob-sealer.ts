@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { constants as zlibConstants, zstdCompressSync } from "node:zlib";
 import { keyToJson } from "../crypto/key.ts";
 import { type CryptoKey, seal } from "../crypto/seal.ts";
 import { EngineError, type EngineErrorCode } from "../errors.ts";
+import { compressFrame } from "./zstd.ts";
 
 // Hashing, compressing and encrypting blobs is most of a backup's CPU (SHA-256, zstd, AES-CTR, and Poly1305, which is
 // JavaScript), so it runs on worker threads while the main thread reads and chunks. A sealed blob is what goes into a pack:
@@ -33,20 +33,9 @@ export function identifiedBlob(key: CryptoKey, plaintext: Uint8Array, level: Com
   return { id: blobId(plaintext), ...sealBlob(key, plaintext, level) };
 }
 
-/** A blob's zstd frame at this level. */
-export function compressBlob(plaintext: Uint8Array, level: number): Buffer {
-  // One output buffer sized to the input (zlib's default is 16 KiB pieces, which for a small blob is mostly waste
-  // and for a large one means many pieces and a concatenation); zstd never needs more than a few bytes extra.
-  return zstdCompressSync(plaintext, {
-    chunkSize: Math.max(64, plaintext.length + 1024),
-    pledgedSrcSize: plaintext.length,
-    params: { [zlibConstants.ZSTD_c_compressionLevel]: level },
-  });
-}
-
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
   if (level !== null && plaintext.length > 0) {
-    const compressed = compressBlob(plaintext, level);
+    const compressed = compressFrame(plaintext, level);
     if (compressed.length < plaintext.length) {
       return { sealed: seal(key, compressed), uncompressedLength: plaintext.length };
     }

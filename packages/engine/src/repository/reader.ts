@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { zstdDecompressSync } from "node:zlib";
 import { type CryptoKey, open } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import type { StorageBackend } from "../storage/backend.ts";
@@ -8,6 +7,7 @@ import { parseIndex } from "./index-file.ts";
 import type { BlobType, PackedBlob } from "./pack.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { decodeUnpacked } from "./unpacked.ts";
+import { decompressFrame } from "./zstd.ts";
 
 // Reading a repository, ours or restic's: snapshots, the index, and blobs, each verified against its id so a
 // damaged byte is reported, never returned.
@@ -74,12 +74,15 @@ export class RepositoryReader {
 export function decodeBlob(key: CryptoKey, id: string, location: BlobLocation, sealed: Uint8Array): Buffer {
   const what = `${location.type} blob ${id} in pack ${location.pack}`;
   const payload = open(key, sealed, what);
-  // One output buffer of the known size (zlib's default, 16 KiB pieces joined at the end, allocates the plaintext
-  // twice: for prune's and check's millions of blobs that was most of their garbage).
-  const plaintext =
-    location.uncompressedLength !== undefined
-      ? zstdDecompressSync(payload, { chunkSize: Math.max(64, location.uncompressedLength + 64) })
-      : payload;
+  let plaintext = payload;
+  if (location.uncompressedLength !== undefined) {
+    try {
+      plaintext = decompressFrame(payload, location.uncompressedLength);
+    } catch (error) {
+      // Authenticated bytes that do not decompress to what the index says were stored wrong: damage all the same.
+      throw new EngineError("REPOSITORY_DAMAGED", `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   if (createHash("sha256").update(plaintext).digest("hex") !== id) {
     throw new EngineError("MAC_MISMATCH", `${what} does not match its id`);
   }
