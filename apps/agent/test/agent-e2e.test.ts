@@ -768,6 +768,7 @@ describe("e3-backup-agent enroll and run against the portal", () => {
     expect(inRepository.map((snapshot) => snapshot.id)).toEqual([secondBackup.snapshotId]);
 
     // Maintenance through commands: each has its run with progress, events and the summary in stats.
+    const storedToday = async () => (await portalApi.dashboard.storage({ days: 7 })).points.at(-1)!.storedBytes;
     for (const kind of ["maintenance_quick", "maintenance_full"] as const) {
       const started = await portalApi.commands.maintenance({ jobId: job.jobId, kind });
       const run = await waitForStatus(db, started.runId, ["success", "warning", "failed", "cancelled"]);
@@ -781,6 +782,12 @@ describe("e3-backup-agent enroll and run against the portal", () => {
         // The prune removed the forgotten snapshot's data; the check read a sample and found nothing wrong.
         expect(run.statsJson).toMatchObject({ check: { ok: true }, packsDeleted: expect.any(Number) });
         expect((run.statsJson as { bytesFreed: number }).bytesFreed).toBeGreaterThan(0);
+        // The dashboard's "stored" is now the pruned repository's size, not the sum of every backup's additions.
+        const { bytes } = (run.statsJson as { prune: { bytes: { used: number; unusedAfter: number } } }).prune;
+        expect(bytes.used).toBeGreaterThan(0);
+        // Snapshots from before the prune no longer count: what they added is in the pruned size or gone.
+        await db.snapshot.updateMany({ where: { jobId: job.jobId }, data: { addedBytes: 1 } });
+        expect(await storedToday()).toBe(bytes.used + bytes.unusedAfter);
       }
       const command = await waitFor("the maintenance command's answer", async () => {
         const state = await portalApi.commands.get({ commandId: started.commandId });

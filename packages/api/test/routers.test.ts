@@ -373,5 +373,33 @@ describe("dashboard", () => {
     expect(points[3]).toMatchObject({ storedBytes: 500, referencedBytes: 2000, dedupRatio: 4 });
     expect(points[0]).toMatchObject({ storedBytes: 0, dedupRatio: null });
     expect(points.at(-1)!.day).toBe(new Date().toISOString().slice(0, 10));
+
+    // A full maintenance two days ago pruned the repository to 320 bytes (its run stats); a quick one reports no size.
+    const maintenance = (runType: "maintenance_full" | "maintenance_quick", daysAgo: number, stats: object) =>
+      harness.db.run.create({
+        data: {
+          tenantId: tenant.id,
+          jobId: failing.id,
+          agentId: onlineAgent.agentId,
+          runType,
+          engine: "backup",
+          destType: "s3",
+          status: "success",
+          finishedAt: new Date(Date.now() - daysAgo * 86_400_000 - 60_000),
+          statsJson: stats,
+        },
+      });
+    await maintenance("maintenance_full", 2, {
+      kind: "full",
+      prune: { dryRun: false, bytes: { used: 300, unused: 700, repacked: 0, freed: 680, unusedAfter: 20 } },
+    });
+    await maintenance("maintenance_quick", 0.5, { kind: "quick", bytesFreed: 0 });
+    await snapshot(1, 1000, 50);
+    const pruned = (await act.dashboard.storage({ days: 7 })).points;
+    expect(pruned[3]).toMatchObject({ storedBytes: 500, referencedBytes: 2000 });
+    // From the prune on: its size, plus what later backups added; the forgotten snapshot's 400 are gone.
+    expect(pruned[4]).toMatchObject({ storedBytes: 320, referencedBytes: 2000 });
+    expect(pruned[5]).toMatchObject({ storedBytes: 370, referencedBytes: 2000, snapshots: 2 });
+    expect(pruned[6]).toMatchObject({ storedBytes: 370, dedupRatio: 2000 / 370 });
   });
 });

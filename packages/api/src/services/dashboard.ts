@@ -1,4 +1,5 @@
 import type { Database, Prisma } from "@e3/db";
+import { z } from "zod";
 import { connectivityOf, onlineWithinMs } from "./agents.ts";
 
 // "Am I safe?": per job, whether its last backup succeeded, whether it is overdue or running, and a 30-day strip of
@@ -198,19 +199,57 @@ export async function dashboardActivity(db: Database, tenantId: string, now = ne
   };
 }
 
+/** The pack bytes left in the repository after a full maintenance's prune (used + unused kept), if it ran one. */
+const prunedStats = z.object({
+  prune: z.object({ dryRun: z.literal(false), bytes: z.object({ used: z.number(), unusedAfter: z.number() }) }),
+});
+
+function repositoryBytesAfterPrune(stats: unknown): number | null {
+  const parsed = prunedStats.safeParse(stats);
+  return parsed.success ? parsed.data.prune.bytes.used + parsed.data.prune.bytes.unusedAfter : null;
+}
+
 /**
  * Storage used and the dedup ratio, one point per day: for the snapshots that existed that day (taken by then and not
- * yet forgotten), the data they reference (sum of their sizes) against what their runs added to the repositories
- * (sum of added bytes, after dedup and compression). Repacking by prune is not subtracted, so "stored" is an upper
- * bound after maintenance.
+ * yet forgotten), the data they reference (sum of their sizes) against what the job's repository holds. A full
+ * maintenance reports the repository's size after its prune (run stats `prune.bytes`); from then on a job's
+ * "stored" is that size plus what later backups added (forgetting frees nothing until the next prune). A job whose
+ * repository was never pruned by a maintenance run counts what its live snapshots' runs added (after dedup and
+ * compression), an estimate.
  */
 export async function storageHistory(db: Database, tenantId: string, days: number, now = new Date()) {
   const since = new Date(now.getTime() - days * 86_400_000);
+  const maintenances = await db.run.findMany({
+    where: {
+      tenantId,
+      runType: "maintenance_full",
+      status: { in: ["success", "warning"] },
+      finishedAt: { not: null, lte: now },
+    },
+    select: { jobId: true, finishedAt: true, statsJson: true },
+    orderBy: { finishedAt: "asc" },
+  });
+  const measured = new Map<string, { at: Date; bytes: number }[]>();
+  for (const run of maintenances) {
+    const bytes = repositoryBytesAfterPrune(run.statsJson);
+    if (bytes === null || !run.finishedAt) continue;
+    const list = measured.get(run.jobId) ?? [];
+    list.push({ at: run.finishedAt, bytes });
+    measured.set(run.jobId, list);
+  }
+  const latestMeasure = (jobId: string, end: Date) => measured.get(jobId)?.findLast((measure) => measure.at <= end);
+  // Snapshots forgotten after the oldest size a point starts from still hold their data until the next prune.
+  let floor = since;
+  for (const jobId of measured.keys()) {
+    const start = latestMeasure(jobId, since);
+    if (start && start.at < floor) floor = start.at;
+  }
   const snapshots = await db.snapshot.findMany({
-    where: { tenantId, OR: [{ forgottenAt: null }, { forgottenAt: { gte: since } }] },
-    select: { time: true, forgottenAt: true, sizeBytes: true, addedBytes: true },
+    where: { tenantId, OR: [{ forgottenAt: null }, { forgottenAt: { gte: floor } }] },
+    select: { jobId: true, time: true, forgottenAt: true, sizeBytes: true, addedBytes: true },
     orderBy: { time: "asc" },
   });
+  const jobIds = new Set([...measured.keys(), ...snapshots.map((snapshot) => snapshot.jobId)]);
   const points: {
     day: string;
     storedBytes: number;
@@ -221,13 +260,17 @@ export async function storageHistory(db: Database, tenantId: string, days: numbe
   for (let i = days - 1; i >= 0; i--) {
     const end = new Date(now.getTime() - i * 86_400_000);
     const day = end.toISOString().slice(0, 10);
+    const starts = new Map([...jobIds].map((jobId) => [jobId, latestMeasure(jobId, end)]));
     let stored = 0;
+    for (const measure of starts.values()) stored += measure?.bytes ?? 0;
     let referenced = 0;
     let count = 0;
     for (const snapshot of snapshots) {
       if (snapshot.time > end) break;
-      if (snapshot.forgottenAt && snapshot.forgottenAt <= end) continue;
-      stored += Number(snapshot.addedBytes ?? 0);
+      const live = !snapshot.forgottenAt || snapshot.forgottenAt > end;
+      const start = starts.get(snapshot.jobId);
+      if (start ? snapshot.time > start.at : live) stored += Number(snapshot.addedBytes ?? 0);
+      if (!live) continue;
       referenced += Number(snapshot.sizeBytes ?? 0);
       count += 1;
     }
