@@ -49,9 +49,20 @@ export function destinationText(row: Destination): string {
   return row.destLocalPath ?? "local folder";
 }
 
+/** The admin pages' names of run types. */
+export const runTypeLabels: Record<string, string> = {
+  backup: "Backup",
+  restore: "Restore",
+  maintenance_quick: "Maintenance (quick)",
+  maintenance_full: "Maintenance (full)",
+};
+
+/** The look of a link in an admin table or detail list. */
+export const adminLinkClass = "font-medium text-sky-800 underline-offset-2 hover:underline dark:text-sky-300";
+
 export function AdminLink({ href, children }: { href: string; children: ReactNode }) {
   return (
-    <Link href={href} className="font-medium text-sky-800 underline-offset-2 hover:underline dark:text-sky-300">
+    <Link href={href} className={adminLinkClass}>
       {children}
     </Link>
   );

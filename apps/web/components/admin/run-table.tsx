@@ -1,9 +1,11 @@
 "use client";
 
 import { formatDuration } from "../../lib/format.ts";
+import { RunDialogLink } from "../runs/run-dialog.tsx";
 import { StatusBadge } from "../ui/status-badge.tsx";
 import { type Column, DataTable } from "../ui/table.tsx";
-import { AdminLink, destinationText } from "./bits.tsx";
+import { AdminRunDetail } from "./admin-run-detail.tsx";
+import { AdminLink, adminLinkClass, destinationText, runTypeLabels } from "./bits.tsx";
 
 export type AdminRunRow = {
   id: string;
@@ -27,13 +29,6 @@ export type AdminRunRow = {
   agent?: { name: string } | null;
 };
 
-export const runTypeLabels: Record<string, string> = {
-  backup: "Backup",
-  restore: "Restore",
-  maintenance_quick: "Maintenance (quick)",
-  maintenance_full: "Maintenance (full)",
-};
-
 function duration(run: AdminRunRow): string {
   if (!run.startedAt) return "—";
   const end = run.finishedAt ?? new Date();
@@ -42,7 +37,8 @@ function duration(run: AdminRunRow): string {
 
 /**
  * The admin runs table with the seed's engine / destination / log_ref columns. `show` picks the context columns
- * (a job's page leaves out the job and tenant).
+ * (a job's page leaves out the job and tenant). A run's time opens the run in a modal over the table; it stays a real
+ * link to the admin run page (middle or modified clicks, copy link).
  */
 export function AdminRunTable({
   runs,
@@ -58,9 +54,15 @@ export function AdminRunTable({
       key: "created",
       header: "Created",
       cell: (run) => (
-        <AdminLink href={`/admin/runs/${run.id}`}>
+        <RunDialogLink
+          runId={run.id}
+          href={`/admin/runs/${run.id}`}
+          title={`${runTypeLabels[run.runType] ?? run.runType}${run.job ? ` of ${run.job.name}` : ""}`}
+          className={adminLinkClass}
+          detail={(id) => <AdminRunDetail runId={id} variant="dialog" />}
+        >
           <RelativeTimeText date={run.createdAt} />
-        </AdminLink>
+        </RunDialogLink>
       ),
     },
     show.tenant && {

@@ -62,4 +62,26 @@ describe("RunDialogLink", () => {
     fireEvent.click(within(dialog).getByRole("button", { name: "Close" }));
     expect(screen.queryByRole("dialog")).toBeNull();
   });
+
+  it("links to the page it is given (the admin run page) and still opens the modal on a plain click", async () => {
+    render(
+      <TooltipProvider>
+        <RunDialogLink
+          runId={runId}
+          href={`/admin/runs/${runId}`}
+          title="Maintenance (full) of Finance share"
+          detail={() => <a href={`/admin/runs/${runId}`}>Open the run page</a>}
+        >
+          2026-12-01 10:00 UTC
+        </RunDialogLink>
+      </TooltipProvider>,
+    );
+    const link = screen.getByRole("link", { name: "2026-12-01 10:00 UTC" });
+    expect(link.getAttribute("href")).toBe(`/admin/runs/${runId}`);
+    fireEvent.click(link, { button: 0 });
+    const dialog = await screen.findByRole("dialog", { name: "Maintenance (full) of Finance share" });
+    expect(within(dialog).getByRole("link", { name: "Open the run page" }).getAttribute("href")).toBe(
+      `/admin/runs/${runId}`,
+    );
+  });
 });

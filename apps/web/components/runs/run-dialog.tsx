@@ -15,9 +15,12 @@ export function RunDialogLink({
   title,
   children,
   className,
+  href = `/runs/${runId}`,
   detail = (id) => <RunDetail runId={id} variant="dialog" />,
 }: {
   runId: string;
+  /** Where the link goes without the modal; the client run page unless given (the admin run page). */
+  href?: string;
   /** The dialog's title, e.g. "Run of Documents". */
   title: string;
   children: ReactNode;
@@ -34,7 +37,7 @@ export function RunDialogLink({
   };
   return (
     <>
-      <Link ref={link} href={`/runs/${runId}`} onClick={openInModal} className={className} aria-haspopup="dialog">
+      <Link ref={link} href={href} onClick={openInModal} className={className} aria-haspopup="dialog">
         {children}
       </Link>
       <Dialog open={open} onOpenChange={setOpen}>

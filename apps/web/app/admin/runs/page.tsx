@@ -2,8 +2,8 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Filter, TenantSelect } from "../../../components/admin/bits.tsx";
-import { AdminRunTable, runTypeLabels } from "../../../components/admin/run-table.tsx";
+import { Filter, runTypeLabels, TenantSelect } from "../../../components/admin/bits.tsx";
+import { AdminRunTable } from "../../../components/admin/run-table.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
 import { NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
