@@ -197,3 +197,37 @@ export const commandDeliveryColumns: readonly Column<CommandRow>[] = [
     cell: (command) => <RelativeTime date={command.completedAt} fallback="—" />,
   },
 ];
+
+/** A labelled select above a table: "Any" (the empty value) first unless `options` has its own empty entry. */
+export function FilterSelect<Value extends string>({
+  label,
+  id,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  id: string;
+  value: Value | "";
+  onChange: (value: Value | "") => void;
+  options: readonly { value: Value | ""; label: string }[];
+}) {
+  return (
+    <Filter label={label} id={id}>
+      <NativeSelect id={id} value={value} onChange={(event) => onChange(event.target.value as Value | "")}>
+        {!options.some((option) => option.value === "") && <option value="">Any</option>}
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </NativeSelect>
+    </Filter>
+  );
+}
+
+/** The engine filter's choices. */
+export const engineOptions = [
+  { value: "backup", label: "Backup" },
+  { value: "sync", label: "Sync" },
+] as const;

@@ -3,13 +3,27 @@
 import { useQuery } from "@tanstack/react-query";
 import { Monitor } from "lucide-react";
 import { useState } from "react";
-import { AdminLink, agentColumns, agentNameColumn, Filter, TenantSelect } from "../../../components/admin/bits.tsx";
+import {
+  AdminLink,
+  agentColumns,
+  agentNameColumn,
+  Filter,
+  FilterSelect,
+  TenantSelect,
+} from "../../../components/admin/bits.tsx";
 import { EmptyState } from "../../../components/ui/empty-state.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
-import { NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { DataTable } from "../../../components/ui/table.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
+
+const connectivityOptions = [
+  { value: "online", label: "Online" },
+  { value: "stale", label: "Stale" },
+  { value: "offline", label: "Offline" },
+  { value: "never", label: "Never connected" },
+  { value: "revoked", label: "Revoked" },
+];
 
 /** Every tenant's agents, online state from their last poll. */
 export default function AdminAgentsPage() {
@@ -28,20 +42,13 @@ export default function AdminAgentsPage() {
         <Filter label="Tenant" id="agents-tenant">
           <TenantSelect id="agents-tenant" value={tenantId} onChange={setTenantId} />
         </Filter>
-        <Filter label="Status" id="agents-status">
-          <NativeSelect
-            id="agents-status"
-            value={connectivity}
-            onChange={(event) => setConnectivity(event.target.value)}
-          >
-            <option value="">Any</option>
-            <option value="online">Online</option>
-            <option value="stale">Stale</option>
-            <option value="offline">Offline</option>
-            <option value="never">Never connected</option>
-            <option value="revoked">Revoked</option>
-          </NativeSelect>
-        </Filter>
+        <FilterSelect
+          label="Status"
+          id="agents-status"
+          value={connectivity}
+          onChange={setConnectivity}
+          options={connectivityOptions}
+        />
       </div>
       <ErrorState error={agents.error} onRetry={agents.refetch} what="The agent list" />
       <DataTable

@@ -2,9 +2,9 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Filter, TenantSelect } from "../../../components/admin/bits.tsx";
+import { Filter, FilterSelect, TenantSelect } from "../../../components/admin/bits.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
-import { Input, NativeSelect } from "../../../components/ui/input.tsx";
+import { Input } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
@@ -52,15 +52,7 @@ export default function AuditLogPage() {
         <Filter label="Tenant" id="audit-tenant">
           <TenantSelect id="audit-tenant" value={tenantId} onChange={setTenantId} />
         </Filter>
-        <Filter label="Action" id="audit-action">
-          <NativeSelect id="audit-action" value={action} onChange={(event) => setAction(event.target.value)}>
-            {actions.map((entry) => (
-              <option key={entry.value} value={entry.value}>
-                {entry.label}
-              </option>
-            ))}
-          </NativeSelect>
-        </Filter>
+        <FilterSelect label="Action" id="audit-action" value={action} onChange={setAction} options={actions} />
         <Filter label={`From (${zone})`} id="audit-from">
           <Input id="audit-from" type="date" value={from} onChange={(event) => setFrom(event.target.value)} />
         </Filter>

@@ -2,10 +2,17 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { AdminLink, destinationText, Filter, TenantSelect } from "../../../components/admin/bits.tsx";
+import {
+  AdminLink,
+  destinationText,
+  engineOptions,
+  Filter,
+  FilterSelect,
+  TenantSelect,
+} from "../../../components/admin/bits.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
-import { Input, NativeSelect } from "../../../components/ui/input.tsx";
+import { Input } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { RelativeTime } from "../../../components/ui/relative-time.tsx";
@@ -28,17 +35,7 @@ export default function AdminJobsPage() {
         <Filter label="Tenant" id="jobs-tenant">
           <TenantSelect id="jobs-tenant" value={tenantId} onChange={setTenantId} />
         </Filter>
-        <Filter label="Engine" id="jobs-engine">
-          <NativeSelect
-            id="jobs-engine"
-            value={engine}
-            onChange={(event) => setEngine(event.target.value as "" | "backup" | "sync")}
-          >
-            <option value="">Any</option>
-            <option value="backup">Backup</option>
-            <option value="sync">Sync</option>
-          </NativeSelect>
-        </Filter>
+        <FilterSelect label="Engine" id="jobs-engine" value={engine} onChange={setEngine} options={engineOptions} />
         <Filter label="Name contains" id="jobs-search">
           <Input id="jobs-search" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
         </Filter>

@@ -2,10 +2,9 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Filter, runTypeLabels, TenantSelect } from "../../../components/admin/bits.tsx";
+import { engineOptions, Filter, FilterSelect, runTypeLabels, TenantSelect } from "../../../components/admin/bits.tsx";
 import { AdminRunTable } from "../../../components/admin/run-table.tsx";
 import { ErrorState } from "../../../components/ui/error-state.tsx";
-import { NativeSelect } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
@@ -38,45 +37,21 @@ export default function AdminRunsPage() {
         <Filter label="Tenant" id="runs-tenant">
           <TenantSelect id="runs-tenant" value={tenantId} onChange={setTenantId} />
         </Filter>
-        <Filter label="Status" id="runs-status">
-          <NativeSelect
-            id="runs-status"
-            value={status}
-            onChange={(event) => setStatus(event.target.value as typeof status)}
-          >
-            <option value="">Any</option>
-            {statuses.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </NativeSelect>
-        </Filter>
-        <Filter label="Type" id="runs-type">
-          <NativeSelect
-            id="runs-type"
-            value={runType}
-            onChange={(event) => setRunType(event.target.value as typeof runType)}
-          >
-            <option value="">Any</option>
-            {runTypes.map((value) => (
-              <option key={value} value={value}>
-                {runTypeLabels[value]}
-              </option>
-            ))}
-          </NativeSelect>
-        </Filter>
-        <Filter label="Engine" id="runs-engine">
-          <NativeSelect
-            id="runs-engine"
-            value={engine}
-            onChange={(event) => setEngine(event.target.value as typeof engine)}
-          >
-            <option value="">Any</option>
-            <option value="backup">Backup</option>
-            <option value="sync">Sync</option>
-          </NativeSelect>
-        </Filter>
+        <FilterSelect
+          label="Status"
+          id="runs-status"
+          value={status}
+          onChange={setStatus}
+          options={statuses.map((value) => ({ value, label: value }))}
+        />
+        <FilterSelect
+          label="Type"
+          id="runs-type"
+          value={runType}
+          onChange={setRunType}
+          options={runTypes.map((value) => ({ value, label: runTypeLabels[value] ?? value }))}
+        />
+        <FilterSelect label="Engine" id="runs-engine" value={engine} onChange={setEngine} options={engineOptions} />
       </div>
       <ErrorState error={runs.error} onRetry={runs.refetch} what="The run list" />
       <AdminRunTable runs={runs.data?.runs} label="Runs" />
