@@ -254,6 +254,14 @@ describe("admin side", () => {
     await page.goto(`${portal.url}/admin/runs`);
     await page.getByLabel("Type").selectOption("maintenance_full");
     await poll(() => page.locator(`[data-run-id="${run.id}"]`).count()).toBe(1);
+    // The run's time opens the run in the modal, with a link to its page.
+    await page.locator(`[data-run-id="${run.id}"]`).getByRole("link").first().click();
+    const runDialog = page.getByRole("dialog", { name: "Maintenance (full) of Finance share" });
+    await poll(() => runDialog.getByTestId("run-command-type").textContent()).toBe("maintenance_full");
+    expect(await runDialog.getByRole("link", { name: "Open the run page" }).getAttribute("href")).toBe(
+      `/admin/runs/${run.id}`,
+    );
+    await page.keyboard.press("Escape");
     await page.goto(`${portal.url}/admin/runs/${run.id}`);
     await poll(() => page.getByTestId("run-command-type").textContent()).toBe("maintenance_full");
 
