@@ -2,13 +2,12 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { CheckCircle2 } from "lucide-react";
-import { AdminLink, Verdict } from "../../components/admin/bits.tsx";
+import { AdminLink, jobColumn, nextRunColumn, Verdict } from "../../components/admin/bits.tsx";
 import { Badge } from "../../components/ui/badge.tsx";
 import { SectionCard } from "../../components/ui/card.tsx";
 import { EmptyState } from "../../components/ui/empty-state.tsx";
 import { ErrorState } from "../../components/ui/error-state.tsx";
 import { PageHeader } from "../../components/ui/page-header.tsx";
-import { RelativeTime } from "../../components/ui/relative-time.tsx";
 import { StatusBadge } from "../../components/ui/status-badge.tsx";
 import { DataTable } from "../../components/ui/table.tsx";
 import { useTRPC } from "../../lib/trpc-client.tsx";
@@ -48,11 +47,7 @@ export default function FleetPage() {
             </EmptyState>
           }
           columns={[
-            {
-              key: "job",
-              header: "Job",
-              cell: (job) => <AdminLink href={`/admin/jobs/${job.jobId}`}>{job.name}</AdminLink>,
-            },
+            jobColumn("jobId"),
             {
               key: "tenant",
               header: "Tenant",
@@ -67,11 +62,7 @@ export default function FleetPage() {
               header: "Problem",
               cell: (job) => <StatusBadge status={job.overdue ? "overdue" : "failed"} variant="dot" />,
             },
-            {
-              key: "next",
-              header: "Next run",
-              cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
-            },
+            nextRunColumn,
           ]}
         />
       </SectionCard>

@@ -231,3 +231,19 @@ export const engineOptions = [
   { value: "backup", label: "Backup" },
   { value: "sync", label: "Sync" },
 ] as const;
+
+/** A job's name linked to its admin page; `idKey` names the id field (a job row's `id`, a summary row's `jobId`). */
+export function jobColumn<Key extends string>(idKey: Key): Column<{ name: string } & Record<Key, string>> {
+  return {
+    key: "job",
+    header: "Job",
+    cell: (job) => <AdminLink href={`/admin/jobs/${job[idKey]}`}>{job.name}</AdminLink>,
+  };
+}
+
+/** When a job runs next. */
+export const nextRunColumn: Column<{ nextRunAt: Date | null }> = {
+  key: "next",
+  header: "Next run",
+  cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
+};

@@ -8,6 +8,8 @@ import {
   engineOptions,
   Filter,
   FilterSelect,
+  jobColumn,
+  nextRunColumn,
   TenantSelect,
 } from "../../../components/admin/bits.tsx";
 import { Badge } from "../../../components/ui/badge.tsx";
@@ -15,7 +17,6 @@ import { ErrorState } from "../../../components/ui/error-state.tsx";
 import { Input } from "../../../components/ui/input.tsx";
 import { PageHeader } from "../../../components/ui/page-header.tsx";
 import { Pager, useCursorPages } from "../../../components/ui/pager.tsx";
-import { RelativeTime } from "../../../components/ui/relative-time.tsx";
 import { DataTable } from "../../../components/ui/table.tsx";
 import { useTRPC } from "../../../lib/trpc-client.tsx";
 
@@ -47,11 +48,7 @@ export default function AdminJobsPage() {
         rowKey={(job) => job.id}
         empty="No jobs match."
         columns={[
-          {
-            key: "job",
-            header: "Job",
-            cell: (job) => <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>,
-          },
+          jobColumn("id"),
           {
             key: "tenant",
             header: "Tenant",
@@ -70,11 +67,7 @@ export default function AdminJobsPage() {
             cellProps: (job) => ({ title: destinationText(job) }),
             cell: (job) => destinationText(job),
           },
-          {
-            key: "next",
-            header: "Next run",
-            cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
-          },
+          nextRunColumn,
           {
             key: "state",
             header: "State",

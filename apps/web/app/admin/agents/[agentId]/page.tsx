@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useParams } from "next/navigation";
-import { AdminLink, destinationText } from "../../../../components/admin/bits.tsx";
+import { AdminLink, destinationText, jobColumn, nextRunColumn } from "../../../../components/admin/bits.tsx";
 import { AdminRunTable } from "../../../../components/admin/run-table.tsx";
 import { SectionCard } from "../../../../components/ui/card.tsx";
 import { DetailList } from "../../../../components/ui/detail-list.tsx";
@@ -49,11 +49,7 @@ export default function AdminAgentPage() {
           rowKey={(job) => job.id}
           skeletonRows={2}
           columns={[
-            {
-              key: "job",
-              header: "Job",
-              cell: (job) => <AdminLink href={`/admin/jobs/${job.id}`}>{job.name}</AdminLink>,
-            },
+            jobColumn("id"),
             { key: "engine", header: "Engine", cell: (job) => job.engine },
             {
               key: "destination",
@@ -61,11 +57,7 @@ export default function AdminAgentPage() {
               className: "font-mono text-xs",
               cell: (job) => destinationText(job),
             },
-            {
-              key: "next",
-              header: "Next run",
-              cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
-            },
+            nextRunColumn,
           ]}
         />
       </SectionCard>

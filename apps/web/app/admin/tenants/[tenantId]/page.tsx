@@ -8,6 +8,8 @@ import {
   agentColumns,
   agentNameColumn,
   HealthStrip,
+  jobColumn,
+  nextRunColumn,
   OnOffBadge,
   Verdict,
 } from "../../../../components/admin/bits.tsx";
@@ -15,7 +17,6 @@ import { Badge } from "../../../../components/ui/badge.tsx";
 import { SectionCard } from "../../../../components/ui/card.tsx";
 import { ErrorState } from "../../../../components/ui/error-state.tsx";
 import { PageHeader } from "../../../../components/ui/page-header.tsx";
-import { RelativeTime } from "../../../../components/ui/relative-time.tsx";
 import { StatusBadge } from "../../../../components/ui/status-badge.tsx";
 import { DataTable } from "../../../../components/ui/table.tsx";
 import { useTRPC } from "../../../../lib/trpc-client.tsx";
@@ -64,11 +65,7 @@ export default function TenantPage() {
           skeletonRows={2}
           empty="No jobs yet."
           columns={[
-            {
-              key: "job",
-              header: "Job",
-              cell: (job) => <AdminLink href={`/admin/jobs/${job.jobId}`}>{job.name}</AdminLink>,
-            },
+            jobColumn("jobId"),
             {
               key: "result",
               header: "Last result",
@@ -76,11 +73,7 @@ export default function TenantPage() {
                 <StatusBadge status={job.overdue ? "overdue" : (job.lastResult ?? "none")} variant="dot" />
               ),
             },
-            {
-              key: "next",
-              header: "Next run",
-              cell: (job) => <RelativeTime date={job.nextRunAt} fallback="not scheduled" />,
-            },
+            nextRunColumn,
             { key: "days", header: "Last 30 days", cell: (job) => <HealthStrip name={job.name} days={job.days} /> },
           ]}
         />
