@@ -29,11 +29,7 @@ const { values } = parseArgs({
 });
 if (values.agent !== "bundle" && values.agent !== "sources") throw new Error("--agent must be bundle or sources");
 const totalBytes = Number(values["size-mib"]) * 1024 * 1024;
-const root = join(import.meta.dirname, "..");
-const launcher =
-  values.agent === "bundle"
-    ? await (await import("../apps/agent/build/build.ts")).bundleAgent()
-    : join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
+const agent = await (await import("../apps/agent/build/build.ts")).agentArguments(values.agent);
 const work = await mkdtemp(join(tmpdir(), "e3-bench-engine-"));
 const source = join(work, "data");
 const password = "benchmark";
@@ -166,7 +162,7 @@ const tools = {
       RESTIC_PASSWORD: password,
     }),
   e3: (target: Target, args: string[]) =>
-    timed(process.execPath, [launcher, ...args], {
+    timed(process.execPath, [...agent, ...args], {
       ...target.env,
       E3_REPOSITORY: target.repository("e3"),
       E3_PASSWORD: password,

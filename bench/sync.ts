@@ -40,11 +40,7 @@ const accessKeyId = process.env.E3_TEST_S3_ACCESS_KEY ?? "";
 const secretAccessKey = process.env.E3_TEST_S3_SECRET_KEY ?? "";
 const region = process.env.E3_TEST_S3_REGION ?? "us-east-1";
 
-const root = join(import.meta.dirname, "..");
-const launcher =
-  values.agent === "bundle"
-    ? await (await import("../apps/agent/build/build.ts")).bundleAgent()
-    : join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
+const agent = await (await import("../apps/agent/build/build.ts")).agentArguments(values.agent);
 const work = await mkdtemp(join(tmpdir(), "e3-bench-sync-"));
 const source = join(work, "data");
 const bucket = `e3-bench-sync-${randomBytes(4).toString("hex")}`;
@@ -137,7 +133,7 @@ const e3Sync = (prefix: string, extra: string[] = []) =>
   timed(
     process.execPath,
     [
-      launcher,
+      ...agent,
       "sync",
       "--mode",
       "sync",
@@ -176,7 +172,7 @@ const record = (step: string, tool: Tool, result: Measured) => {
       `${result.peakRssMiB.toFixed(0)} MiB`,
   );
 };
-console.log(`e3: ${launcher}`);
+console.log(`e3: node ${agent.join(" ")}`);
 for (let round = 1; round <= rounds; round++) {
   if (rounds > 1) console.log(`round ${round} of ${rounds}`);
   // Taking turns: whoever goes second may find the page cache warmer or the machine quieter.
