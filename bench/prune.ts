@@ -1,7 +1,7 @@
 // Prune benchmark: e3 against restic on identical copies of one repository in the same run (issue: engine
 // lifecycle).
 //
-//   pnpm bench:prune [--size-mib 256] [--generations 6] [--keep]
+//   pnpm bench:prune [--size-mib 256] [--generations 6] [--agent bundle|sources] [--keep]
 //
 // A data set like bench:engine's (large incompressible files, compressible text, 20 000 small files in nested
 // folders, scaled by --size-mib) is backed up by e3 in several generations, each changing about 10 % of it
@@ -10,7 +10,8 @@
 // the copies, both at their defaults (max-unused 5 %, restic without a cache so both read the trees from the
 // packs). Wall time, CPU seconds (user + system) and peak RSS come from GNU time; both results are checked by restic
 // afterwards. On a loaded machine wall time says little: compare the CPU seconds and the RSS, which load does not
-// distort. e3's RSS is also shown above its CLI's own (`--help`), which another part of the project works on.
+// distort. e3's RSS is also shown above its CLI's own (`--help`). e3 runs as the executables run it (the esbuild
+// bundle with their Node options) unless --agent sources.
 // Not a test: run it on demand, on a quiet machine.
 
 import { spawnSync } from "node:child_process";
@@ -24,13 +25,14 @@ const { values } = parseArgs({
   options: {
     "size-mib": { type: "string", default: "256" },
     generations: { type: "string", default: "6" },
+    agent: { type: "string", default: "bundle" },
     keep: { type: "boolean", default: false },
   },
 });
 const totalBytes = Number(values["size-mib"]) * 1024 * 1024;
 const generations = Number(values.generations);
-const root = join(import.meta.dirname, "..");
-const launcher = join(root, "apps", "agent", "bin", "e3-backup-agent.mjs");
+if (values.agent !== "bundle" && values.agent !== "sources") throw new Error("--agent must be bundle or sources");
+const agent = await (await import("../apps/agent/build/build.ts")).agentArguments(values.agent);
 const work = await mkdtemp(join(tmpdir(), "e3-bench-prune-"));
 const source = join(work, "data");
 const password = "benchmark";
@@ -118,7 +120,7 @@ async function folderSize(path: string): Promise<number> {
 
 const repository = join(work, "repo");
 const e3 = (repo: string, args: string[]) =>
-  timed(process.execPath, [launcher, ...args], { E3_REPOSITORY: repo, E3_PASSWORD: password });
+  timed(process.execPath, [...agent, ...args], { E3_REPOSITORY: repo, E3_PASSWORD: password });
 const restic = (repo: string, args: string[]) =>
   timed("restic", ["--no-cache", "-r", repo, ...args], { RESTIC_PASSWORD: password });
 
