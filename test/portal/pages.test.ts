@@ -1,19 +1,16 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { createTestDatabase } from "@e3/db/testing";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seriousAxeViolations } from "./axe.ts";
 import { portalHarness } from "./portal.ts";
-import { launchChromium, screenshotsDir, seededCredentials, signIn } from "./session.ts";
+import { type AgentCredentials, agentCall, checkPage, launchChromium, mutate } from "./session.ts";
 
 // The client pages around runs in Chromium against the production build: enrolling an agent that appears live, a
 // run driven through the agent REST API whose progress reaches the live view without a reload (also after the
 // connection drops), the log, the run list with filters, the dashboard with data, and notification settings with a
 // Test that really arrives. Every page is screenshotted and axe-checked in light and dark mode.
 
-const { startPortal, cleanups } = portalHarness();
+const { startSignedIn } = portalHarness();
 let browser: Browser;
 let hookServer: Server;
 const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
@@ -37,58 +34,16 @@ afterAll(async () => {
   await new Promise((resolve) => hookServer.close(resolve));
 });
 
-type Credentials = { agentId: string; agentToken: string };
-
-async function agentCall(portalUrl: string, endpoint: string, body: unknown, agent?: Credentials) {
-  const response = await fetch(`${portalUrl}/agent/${endpoint}`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(agent ? { "x-agent-id": agent.agentId, "x-agent-token": agent.agentToken } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`/agent/${endpoint} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** A tRPC mutation as the signed-in browser user (same cookies), the way the pages call it. */
-async function mutate(context: BrowserContext, portalUrl: string, path: string, input: unknown) {
-  const response = await context.request.post(`${portalUrl}/api/trpc/${path}`, { data: { json: input } });
-  const body = (await response.json()) as { result?: { data: { json: unknown } }; error?: unknown };
-  if (!response.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body.error)}`);
-  return body.result.data.json as Record<string, unknown>;
-}
-
-async function checkPage(page: Page, name: string, colorScheme: "light" | "dark") {
-  await page.emulateMedia({ colorScheme });
-  // Let the theme script's media listener and any skeletons settle.
-  await page.waitForFunction(`document.documentElement.classList.contains("dark") === ${colorScheme === "dark"}`);
-
-  await page.screenshot({ path: join(screenshotsDir, `${name}-${colorScheme}.png`), fullPage: true });
-  expect(await seriousAxeViolations(page), `${name} in ${colorScheme} mode`).toEqual([]);
-}
-
 describe("client pages in Chromium", () => {
   it("enrolls an agent live, follows a run in the live view, and shows runs, dashboard and settings", async () => {
-    const database = await createTestDatabase("pages");
-    cleanups.push(database.drop);
-    const portal = await startPortal({ DATABASE_URL: database.url });
-    const context = await browser.newContext({ colorScheme: "light", viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const outside: string[] = [];
-    const pageErrors: string[] = [];
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    const { portal, context, page, outside, pageErrors } = await startSignedIn(browser, "pages", {
+      colorScheme: "light",
+    });
     // The live view's server-sent-event streams (tRPC subscription runs.live).
     const liveStreams: string[] = [];
     page.on("request", (request) => {
       if (request.url().includes("/api/trpc/runs.live")) liveStreams.push(request.url());
     });
-    page.on("request", (request) => {
-      if (!request.url().startsWith(portal.url)) outside.push(request.url());
-    });
-    await signIn(page, portal.url, seededCredentials(portal.output(), "client"));
 
     // --- Agents: enroll a machine; it appears in the dialog and the list as soon as it enrolls and polls.
     await page.goto(`${portal.url}/agents`);
@@ -107,7 +62,7 @@ describe("client pages in Chromium", () => {
       os: "linux",
       arch: "x64",
       version: "0.1.0",
-    })) as unknown as Credentials;
+    })) as unknown as AgentCredentials;
     // Enrolled, not yet running: the dialog waits for the first poll instead of saying online.
     await expect
       .poll(() => page.getByTestId("enroll-status").textContent(), { timeout: 15_000 })

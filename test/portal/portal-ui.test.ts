@@ -1,17 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { createTestDatabase } from "@e3/db/testing";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seriousAxeViolations } from "./axe.ts";
 import { portalHarness } from "./portal.ts";
-import { launchChromium, screenshotsDir, seededCredentials, signIn } from "./session.ts";
+import { agentCall, checkPage, enrollDemoAgent, launchChromium, mutate } from "./session.ts";
 
 // In Chromium against the production build: an agent-held job's recovery passphrase handed out once as a file, a
 // paused schedule shown as paused on the jobs page and the dashboard, and a run opened in a modal from the runs
 // history (events, log; Esc closes, focus returns). Axe-checked in light and dark mode.
 
-const { startPortal, cleanups } = portalHarness();
+const { startSignedIn } = portalHarness();
 let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
@@ -20,60 +17,15 @@ afterAll(async () => {
   await browser?.close();
 });
 
-type Credentials = { agentId: string; agentToken: string };
-
-async function agentCall(portalUrl: string, endpoint: string, body: unknown, agent?: Credentials) {
-  const response = await fetch(`${portalUrl}/agent/${endpoint}`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(agent ? { "x-agent-id": agent.agentId, "x-agent-token": agent.agentToken } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`/agent/${endpoint} answered ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function mutate(context: BrowserContext, portalUrl: string, path: string, input: unknown) {
-  const response = await context.request.post(`${portalUrl}/api/trpc/${path}`, { data: { json: input } });
-  const body = (await response.json()) as { result?: { data: { json: unknown } }; error?: unknown };
-  if (!response.ok() || !body.result) throw new Error(`${path} failed: ${JSON.stringify(body.error)}`);
-  return body.result.data.json as Record<string, unknown>;
-}
-
 async function checkBoth(page: Page, name: string) {
-  for (const colorScheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme });
-    await page.waitForFunction(`document.documentElement.classList.contains("dark") === ${colorScheme === "dark"}`);
-    await page.screenshot({ path: join(screenshotsDir, `${name}-${colorScheme}.png`), fullPage: true });
-    expect(await seriousAxeViolations(page), `${name} in ${colorScheme} mode`).toEqual([]);
-  }
+  for (const colorScheme of ["light", "dark"] as const) await checkPage(page, name, colorScheme);
   await page.emulateMedia({ colorScheme: "light" });
 }
 
 describe("portal: recovery passphrase, paused schedules, run modal", () => {
   it("hands out the passphrase once as a file, shows a paused job as paused, and opens a run in a modal", async () => {
-    const database = await createTestDatabase("portal-ui");
-    cleanups.push(database.drop);
-    const portal = await startPortal({ DATABASE_URL: database.url });
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    const outside: string[] = [];
-    page.on("request", (request) => {
-      if (!request.url().startsWith(portal.url)) outside.push(request.url());
-    });
-    await signIn(page, portal.url, seededCredentials(portal.output(), "client"));
-
-    const { token } = await mutate(context, portal.url, "agents.createEnrollmentToken", { label: "ui" });
-    const agent = (await agentCall(portal.url, "enroll", {
-      token,
-      hostname: "ui-pc",
-      os: "linux",
-      arch: "x64",
-      version: "0.1.0",
-    })) as unknown as Credentials;
+    const { portal, context, page, outside } = await startSignedIn(browser, "portal-ui", { acceptDownloads: true });
+    const agent = await enrollDemoAgent(context, portal.url, { label: "ui", hostname: "ui-pc" });
     const job = await mutate(context, portal.url, "jobs.create", {
       name: "Private",
       agentId: agent.agentId,

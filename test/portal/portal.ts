@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createTestDatabase } from "@e3/db/testing";
+import type { Browser, BrowserContextOptions } from "playwright-core";
 import { afterEach } from "vitest";
+import { seededCredentials, signIn } from "./session.ts";
 
 // Runs scripts/start.ts (what `npm start` ends in) on a free port for a test, and stops it afterwards. The suites run
 // after `pnpm build` (scripts/test.sh), so the production build is what is served.
@@ -78,5 +81,25 @@ export function portalHarness() {
     return { child, url, output: () => output };
   }
 
-  return { startPortal, stopGracefully, cleanups };
+  /**
+   * A portal on a fresh database (dropped after the test) with the seeded client signed in on a new page. `outside`
+   * collects every request the page sends to another host, `pageErrors` every uncaught error in the page.
+   */
+  async function startSignedIn(browser: Browser, databaseName: string, contextOptions: BrowserContextOptions = {}) {
+    const database = await createTestDatabase(databaseName);
+    cleanups.push(database.drop);
+    const portal = await startPortal({ DATABASE_URL: database.url });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
+    const page = await context.newPage();
+    const outside: string[] = [];
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("request", (request) => {
+      if (!request.url().startsWith(portal.url)) outside.push(request.url());
+    });
+    await signIn(page, portal.url, seededCredentials(portal.output(), "client"));
+    return { portal, context, page, outside, pageErrors };
+  }
+
+  return { startPortal, startSignedIn, stopGracefully, cleanups };
 }
