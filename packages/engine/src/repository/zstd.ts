@@ -10,7 +10,7 @@ import { constants as zlibConstants, zstdCompressSync, zstdDecompressSync } from
 // call; larger blobs go through node:zlib, whose native code is faster once the fixed cost is small beside the data.
 // Both write standard frames (restic reads either; which one wrote a blob is invisible in the repository).
 
-/** Blobs shorter than this use the WebAssembly build (a file below the chunker's minimum is one such blob). */
+/** Blobs shorter than this use the WebAssembly build: small files (one blob each) and most trees. */
 export const wasmBelow = 64 * 1024;
 
 // Node has WebAssembly; the project's type libraries (ES2024, no DOM) do not declare it. What is used of it:
