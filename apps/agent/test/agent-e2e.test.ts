@@ -785,9 +785,16 @@ describe("e3-backup-agent enroll and run against the portal", () => {
         // The dashboard's "stored" is now the pruned repository's size, not the sum of every backup's additions.
         const { bytes } = (run.statsJson as { prune: { bytes: { used: number; unusedAfter: number } } }).prune;
         expect(bytes.used).toBeGreaterThan(0);
-        // Snapshots from before the prune no longer count: what they added is in the pruned size or gone.
+        // Snapshots from before the prune no longer count: what they added is in the pruned size or gone. The
+        // dashboard sums the tenant's jobs (other cases' jobs share it), so this job's share is the difference
+        // with its prune not counted and its snapshots adding nothing.
         await db.snapshot.updateMany({ where: { jobId: job.jobId }, data: { addedBytes: 1 } });
-        expect(await storedToday()).toBe(bytes.used + bytes.unusedAfter);
+        const withPrune = await storedToday();
+        await db.snapshot.updateMany({ where: { jobId: job.jobId }, data: { addedBytes: 0 } });
+        await db.run.update({ where: { id: started.runId }, data: { status: "failed" } });
+        const otherJobs = await storedToday();
+        await db.run.update({ where: { id: started.runId }, data: { status: run.status } });
+        expect(withPrune - otherJobs).toBe(bytes.used + bytes.unusedAfter);
       }
       const command = await waitFor("the maintenance command's answer", async () => {
         const state = await portalApi.commands.get({ commandId: started.commandId });
