@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,7 +7,7 @@ import { createDatabase, type Database } from "@e3/db";
 import { createTestDatabase } from "@e3/db/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
-import { agentCommand, runAgent } from "../../apps/agent/test/agent-cli.ts";
+import { runAgent, startAgentService } from "../../apps/agent/test/agent-cli.ts";
 import { removeBucket, s3TestEnv, testBackend } from "../../packages/engine/test/storage-s3-env.ts";
 import { seriousAxeViolations } from "./axe.ts";
 import { portalHarness, type RunningPortal } from "./portal.ts";
@@ -92,17 +92,9 @@ export const agents: ChildProcess[] = [];
 export let agentOutput = () => "";
 
 function startAgent(env: Record<string, string>) {
-  const command = agentCommand();
-  const child = spawn(command.file, [...command.args, "run"], { env: { ...process.env, ...env } });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk;
-  });
+  const { child, output } = startAgentService(env);
   agents.push(child);
-  agentOutput = () => output;
+  agentOutput = output;
 }
 
 /** Runs the agent's `enroll` with `args` (as the Agents page's command has them) in a home of its own, then `run`. */

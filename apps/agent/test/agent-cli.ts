@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,20 @@ const launcher = join(repositoryRoot, "apps", "agent", "bin", "e3-backup-agent.m
 /** How to start the agent: the built executable when E3_AGENT_EXECUTABLE names one, else the launcher. */
 export function agentCommand(executable = process.env.E3_AGENT_EXECUTABLE): { file: string; args: string[] } {
   return executable ? { file: executable, args: [] } : { file: process.execPath, args: [launcher] };
+}
+
+/** `e3-backup-agent run` (the service) in the background; its stdout and stderr are collected together. */
+export function startAgentService(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const command = agentCommand();
+  const child = spawn(command.file, [...command.args, "run"], { env: { ...process.env, ...env } });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk;
+  });
+  return { child, output: () => output };
 }
 
 export type AgentRun = { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };

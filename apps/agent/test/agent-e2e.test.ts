@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { listFolder } from "../../../packages/engine/test/fs-listing.ts";
 import { bucketName, removeBucket, s3TestEnv } from "../../../packages/engine/test/storage-s3-env.ts";
 import { portalHarness, type RunningPortal } from "../../../test/portal/portal.ts";
-import { agentCommand, repositoryRoot, runAgent } from "./agent-cli.ts";
+import { repositoryRoot, runAgent, startAgentService } from "./agent-cli.ts";
 
 // The agent end to end with real processes: the production build of the portal on PostgreSQL (test/portal's
 // harness), the real S3 server, and `e3-backup-agent enroll` and `run` as child processes. Jobs, restores and
@@ -59,21 +59,13 @@ type Agent = { child: ChildProcess; output: () => string; exited: Promise<void> 
 
 /** `e3-backup-agent run` in the background; stopped (SIGKILL) after the test if still running. */
 function startAgent(env: Record<string, string>): Agent {
-  const command = agentCommand();
-  const child = spawn(command.file, [...command.args, "run"], { env: { ...process.env, ...env } });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    output += chunk;
-  });
+  const { child, output } = startAgentService(env);
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
   beforePortalStops.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
   });
-  return { child, output: () => output, exited };
+  return { child, output, exited };
 }
 
 /** The worker alone (`pnpm worker`: watchdog, scheduler), ticking every second; stopped after the test. */

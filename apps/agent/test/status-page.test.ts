@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
@@ -12,7 +12,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { portalHarness } from "../../../test/portal/portal.ts";
 import { launchChromium, screenshotsDir } from "../../../test/portal/session.ts";
-import { agentCommand } from "./agent-cli.ts";
+import { startAgentService } from "./agent-cli.ts";
 
 // The agent's local status page in headless Chromium, against the production build of the portal on PostgreSQL:
 // an agent started before it is enrolled offers the enrollment form; enrolled there, it shows the portal connected
@@ -73,17 +73,8 @@ describe("the agent's status page", () => {
     await mkdir(source);
     for (let i = 0; i < 6; i++) await writeFile(join(source, `part-${i}.bin`), randomBytes(48 * 1024 * 1024));
     const home = join(dir, "agent");
-    const command = agentCommand();
-    let output = "";
-    agent = spawn(command.file, [...command.args, "run"], {
-      env: { ...process.env, E3_AGENT_CONFIG: join(home, "agent.conf"), E3_AGENT_POLL_SECONDS: "0.5" },
-    });
-    agent.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
-    agent.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk;
-    });
+    const service = startAgentService({ E3_AGENT_CONFIG: join(home, "agent.conf"), E3_AGENT_POLL_SECONDS: "0.5" });
+    agent = service.child;
     const pageFile = join(home, "state", "status-page.json");
     const { url, port } = await waitFor("the status page's address", () =>
       readFile(pageFile, "utf8").then(
@@ -177,6 +168,6 @@ describe("the agent's status page", () => {
       env: { ...process.env, RESTIC_PASSWORD: openSecret(keyring, sealed, "repo_password_enc") },
     });
     expect(check.stdout).toMatch(/no errors were found/);
-    expect(output).toMatch(/enrolled as agent .* from the status page/);
+    expect(service.output()).toMatch(/enrolled as agent .* from the status page/);
   });
 });
