@@ -44,7 +44,11 @@ export type BackupOptions = WalkPolicyOptions & {
   onError?: (error: BackupError) => void;
   /** Sealing threads; 0 seals on the calling thread. Default: one per core but one (the walk keeps one busy). */
   threads?: number;
-  /** Files read at once. */
+  /**
+   * Files read at once (restic's --read-concurrency; 2 by default, as restic). More only adds memory here: each large
+   * file holds a 9 MiB read buffer plus the chunk waiting for a sealing slot, and a 128 MiB backup of large files
+   * peaked ~50 MiB higher at 4 than at 2 for the same time.
+   */
   fileConcurrency?: number;
   /** For tests: a smaller pack size. */
   packSize?: number;
@@ -170,7 +174,7 @@ class Archiver {
     this.#excludes = new PatternList(options.excludes ?? []);
     this.#includes = new PatternList(options.includes ?? []);
     this.#policy = new WalkPolicy(options, options.paths, options.readFrom);
-    this.#files = new Semaphore(options.fileConcurrency ?? 4);
+    this.#files = new Semaphore(options.fileConcurrency ?? 2);
     this.#progress = new ProgressMeter("backing up", options.onProgress);
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { maxChunkSize } from "../chunker/rabin.ts";
 import type { CryptoKey } from "../crypto/seal.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { Semaphore } from "../storage/semaphore.ts";
@@ -11,7 +12,7 @@ import {
   sealBlob,
 } from "./blob-sealer.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
-import { type BlobType, encodePack } from "./pack.ts";
+import { type BlobType, encodePackTail } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
 import { encodeUnpacked } from "./unpacked.ts";
 
@@ -20,6 +21,11 @@ import { encodeUnpacked } from "./unpacked.ts";
 // blob-sealer.ts) and packs upload concurrently, both bounded so memory stays bounded however fast blobs arrive.
 // An index file is written every few packs, so after a crash the next backup finds those packs and re-uploads
 // nothing they hold.
+//
+// A sealed blob is copied into its pack's staging buffer as soon as it comes back from sealing, and staging buffers
+// are reused pack after pack. Holding the sealed blobs until the pack was complete kept them alive long enough to
+// reach V8's old generation, where their memory waited for a full collection: the main thread's external memory
+// peaked at ~210 MiB during a 128 MiB backup, about twice what was in flight.
 
 export type Compression = "auto" | "off" | "max";
 
@@ -60,7 +66,10 @@ export type WriterStats = {
   packsWritten: number;
 };
 
-type PendingBlob = SealedBlob & { id: string; type: BlobType };
+/** A blob in an open pack: its sealed bytes are already in the pack's staging buffer. */
+type StagedBlob = { id: string; type: BlobType; length: number; uncompressedLength?: number };
+/** A pack being filled: its blobs back to back in `staging` (from the pool, or a larger one for a huge tree blob). */
+type OpenPack = { blobs: StagedBlob[]; bytes: number; staging: Buffer | null };
 
 export class RepositoryWriter {
   readonly #key: CryptoKey;
@@ -73,10 +82,14 @@ export class RepositoryWriter {
   readonly #uploading: Semaphore;
   readonly #packsPerIndex: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #pending: Record<BlobType, { blobs: PendingBlob[]; bytes: number }> = {
-    data: { blobs: [], bytes: 0 },
-    tree: { blobs: [], bytes: 0 },
+  readonly #pending: Record<BlobType, OpenPack> = {
+    data: { blobs: [], bytes: 0, staging: null },
+    tree: { blobs: [], bytes: 0, staging: null },
   };
+  /** Staging buffers of packs that finished uploading, for the next packs. */
+  readonly #stagingPool: Buffer[] = [];
+  /** A pack is cut once it reaches the pack size, so it holds at most that plus one blob (data blobs ≤ 8 MiB). */
+  readonly #stagingBytes: number;
   /** Small data blobs waiting to go to the sealing threads together. */
   readonly #batch: {
     plaintext: Buffer;
@@ -98,6 +111,7 @@ export class RepositoryWriter {
     this.#key = key;
     this.#storage = storage;
     this.#packSize = options.packSize ?? defaultPackSize;
+    this.#stagingBytes = this.#packSize + maxChunkSize + 64 * 1024;
     this.#level = compressionLevels[options.compression ?? "auto"];
     this.#sealer = options.sealer ?? inlineSealer(key);
     this.#known = new Set(options.knownBlobs ?? []);
@@ -209,7 +223,14 @@ export class RepositoryWriter {
     counts.dataAdded += plaintextLength;
     counts.dataAddedPacked += sealed.sealed.length;
     const pending = this.#pending[type];
-    pending.blobs.push({ id, type, ...sealed });
+    pending.staging = this.#roomFor(pending, sealed.sealed.length);
+    sealed.sealed.copy(pending.staging, pending.bytes);
+    pending.blobs.push({
+      id,
+      type,
+      length: sealed.sealed.length,
+      ...(sealed.uncompressedLength !== undefined ? { uncompressedLength: sealed.uncompressedLength } : {}),
+    });
     pending.bytes += sealed.sealed.length;
     if (pending.bytes >= this.#packSize) await this.#startPack(type);
   }
@@ -227,17 +248,35 @@ export class RepositoryWriter {
     if (this.#failure) throw this.#failure.error;
   }
 
+  /**
+   * The pack's staging buffer with room for `length` more bytes: its own, one from the pool, or a larger copy (a tree
+   * blob can outgrow the usual room).
+   */
+  #roomFor(pending: OpenPack, length: number): Buffer {
+    const staging = pending.staging ?? this.#stagingPool.pop() ?? Buffer.allocUnsafe(this.#stagingBytes);
+    if (pending.bytes + length <= staging.length) return staging;
+    const larger = Buffer.allocUnsafe(pending.bytes + length + 64 * 1024);
+    staging.copy(larger, 0, 0, pending.bytes);
+    if (staging.length === this.#stagingBytes) this.#stagingPool.push(staging);
+    return larger;
+  }
+
   /** Takes the open pack of `type` and uploads it; waits while too many uploads are in flight. */
   async #startPack(type: BlobType): Promise<void> {
     const pending = this.#pending[type];
     if (pending.blobs.length === 0) return;
-    this.#pending[type] = { blobs: [], bytes: 0 };
+    this.#pending[type] = { blobs: [], bytes: 0, staging: null };
     const release = await this.#uploading.acquire();
     this.#track(
       (async () => {
-        const { bytes, blobs } = encodePack(this.#key, pending.blobs);
+        const { tail, blobs } = encodePackTail(this.#key, pending.blobs);
+        const staging = this.#roomFor(pending, tail.length);
+        tail.copy(staging, pending.bytes);
+        const bytes = staging.subarray(0, pending.bytes + tail.length);
         const id = createHash("sha256").update(bytes).digest("hex");
         await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal });
+        // Saved: no backend keeps the bytes it was given, so the buffer is free for another pack.
+        if (staging.length === this.#stagingBytes) this.#stagingPool.push(staging);
         this.stats.packsWritten++;
         if (this.#unindexed.length === 0) this.#oldestUnindexedAt = Date.now();
         this.#unindexed.push({ id, blobs });

@@ -1,4 +1,5 @@
 import { closeSync, constants, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { writeBytes } from "../storage/local.ts";
 import { applyMetadataSync, temporaryPath } from "./metadata.ts";
 import type { RestoreItem } from "./plan.ts";
 
@@ -31,7 +32,9 @@ export class FileWriter {
   async write(file: ContentFile, offset: number, bytes: Uint8Array): Promise<void> {
     const fd = this.#handle(file);
     let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, offset + written);
+    while (written < bytes.length) {
+      written += writeSync(fd, bytes, written, Math.min(writeBytes, bytes.length - written), offset + written);
+    }
   }
 
   /** Sets owner, mode and times, then gives the file its final name (replacing what had it). */
