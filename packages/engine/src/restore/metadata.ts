@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, fchmodSync, fchownSync, futimesSync } from "node:fs";
-import { chmod, type FileHandle, lchown, lstat, lutimes, mkdir, open, rm } from "node:fs/promises";
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync } from "node:fs";
+import { chmod, type FileHandle, lchown, lstat, lutimes, mkdir, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { EngineError } from "../errors.ts";
 import { parseGoTime } from "../tree/go-time.ts";
@@ -67,13 +67,16 @@ export async function applyEntryMetadata(path: Buffer, node: TreeNode, display: 
   await lutimes(path, utimesValue(node.atime, display), utimesValue(node.mtime, display));
 }
 
-/** A folder's metadata, through a descriptor that refuses to follow a symlink put in the folder's place. */
-export async function applyDirectoryMetadata(path: Buffer, node: TreeNode, display: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+/**
+ * A folder's metadata, through a descriptor that refuses to follow a symlink put in the folder's place. Synchronous
+ * like the files' (file-writer.ts): as asynchronous calls, 1 000 folders took 0.37 s.
+ */
+export function applyDirectoryMetadata(path: Buffer, node: TreeNode, display: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   try {
-    await applyMetadata(handle, node, display);
+    applyMetadataSync(fd, node, display);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -1,6 +1,7 @@
 import { sealOverhead } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import type { BlobLocation, RepositoryReader } from "../repository/reader.ts";
+import { TreePrefetcher } from "../snapshots/tree-prefetch.ts";
 import type { TreeNode } from "../tree/node.ts";
 
 // What a restore will do, decided before anything is written: the snapshot's tree walked from its root, every name
@@ -66,10 +67,27 @@ export async function planRestore(
   const includes = include?.map((path) => ({ path, components: includeComponents(path), found: false }));
   const items: RestoreItem[] = [];
   const firstLinks = new Map<string, RestoreItem>();
+  const trees = new TreePrefetcher(reader);
+  /** Include paths at or below the entry, whether it is restored, and whether an included path lies below it. */
+  const selection = (components: Buffer[]) => {
+    const matches = includes?.filter((entry) => isPrefix(entry.components, components)) ?? [];
+    const selected = !includes || matches.length > 0;
+    const leadsToInclude = includes?.some((entry) => isPrefix(components, entry.components)) ?? false;
+    return { matches, selected, leadsToInclude };
+  };
 
   const walk = async (treeId: string, parentPath: Buffer, components: Buffer[], display: string) => {
     signal?.throwIfAborted();
-    const nodes = await reader.tree(treeId);
+    const nodes = await trees.take(treeId);
+    trees.ahead(
+      nodes
+        .filter((node) => {
+          if (node.type !== "dir" || !node.subtree) return false;
+          const { selected, leadsToInclude } = selection([...components, node.name]);
+          return selected || leadsToInclude;
+        })
+        .map((node) => node.subtree!),
+    );
     const seen = new Set<string>();
     for (const node of nodes) {
       checkNodeName(node.name, display || "/");
@@ -85,10 +103,8 @@ export async function planRestore(
       const path = Buffer.concat([parentPath, Buffer.from("/"), node.name]);
       const childComponents = [...components, node.name];
       const childDisplay = `${display}/${node.name.toString()}`;
-      const matches = includes?.filter((entry) => isPrefix(entry.components, childComponents)) ?? [];
+      const { matches, selected, leadsToInclude } = selection(childComponents);
       for (const entry of matches) entry.found = true;
-      const selected = !includes || matches.length > 0;
-      const leadsToInclude = includes?.some((entry) => isPrefix(childComponents, entry.components)) ?? false;
       if (!selected && !(leadsToInclude && node.type === "dir")) continue;
       const item: RestoreItem = { node, path, display: childDisplay, depth: childComponents.length, selected };
       if (node.type === "file" && (node.links ?? 0n) > 1n && node.inode) {

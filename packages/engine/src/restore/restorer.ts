@@ -163,7 +163,7 @@ class Restore {
       for (const folder of folders.sort((a, b) => b.depth - a.depth)) {
         this.#signal?.throwIfAborted();
         try {
-          await applyDirectoryMetadata(folder.path, folder.node, folder.display);
+          applyDirectoryMetadata(folder.path, folder.node, folder.display);
           this.#summary.dirsRestored++;
         } catch (error) {
           this.#fail(folder, error);
