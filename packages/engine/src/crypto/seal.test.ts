@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EngineError } from "../errors.ts";
 import { type CryptoKey, generateKey } from "./key.ts";
-import { open, seal, sealOverhead, verifySealed } from "./seal.ts";
+import { open, seal, sealAll, sealOverhead, verifySealed } from "./seal.ts";
 
 const hex = (value: string) => Buffer.from(value.replace(/\s/g, ""), "hex");
 
@@ -86,5 +86,60 @@ describe("seal and open (restic's AES-256-CTR + Poly1305-AES)", () => {
   it("refuses keys restic would refuse (wrong sizes, all-zero parts)", () => {
     expect(codeOf(() => seal({ ...vectorKey, encrypt: randomBytes(16) }, Buffer.alloc(1)))).toBe("INVALID_KEY");
     expect(codeOf(() => open({ ...vectorKey, macR: Buffer.alloc(16) }, vectorSealed))).toBe("INVALID_KEY");
+  });
+});
+
+describe("sealAll (a batch in one CTR pass)", () => {
+  /** The sealed pieces of a sealAll result, given the plaintext lengths. */
+  const pieces = (sealed: Buffer, lengths: number[]) => {
+    let at = 0;
+    return lengths.map((length) => {
+      const piece = sealed.subarray(at, at + length + sealOverhead);
+      at += length + sealOverhead;
+      return piece;
+    });
+  };
+
+  it("gives each plaintext a piece that open() restores, each with its own IV", () => {
+    const key = generateKey();
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 12 }), (plaintexts) => {
+        const sealed = sealAll(key, plaintexts);
+        const split = pieces(
+          sealed,
+          plaintexts.map((plaintext) => plaintext.length),
+        );
+        expect(sealed.length).toBe(plaintexts.reduce((sum, plaintext) => sum + plaintext.length + sealOverhead, 0));
+        for (const [i, piece] of split.entries()) expect(open(key, piece)).toEqual(Buffer.from(plaintexts[i]!));
+        expect(new Set(split.map((piece) => piece.subarray(0, 16).toString("hex"))).size).toBe(plaintexts.length);
+      }),
+    );
+  });
+
+  it("seals restic's vector byte for byte as the first of a batch, and the next from its IV plus two blocks", () => {
+    const iv = vectorSealed.subarray(0, 16);
+    const second = Buffer.from("the second plaintext");
+    const sealed = sealAll(vectorKey, [Buffer.from("Dies ist ein Test!"), second], iv);
+    const [first, next] = pieces(sealed, [18, second.length]) as [Buffer, Buffer];
+    expect(first).toEqual(vectorSealed);
+    // 18 bytes take two 16-byte blocks: the second plaintext's IV is the first one + 2 (the last byte 06 -> 08).
+    const advanced = Buffer.from(iv);
+    advanced[15] = 0x08;
+    expect(next).toEqual(seal(vectorKey, second, advanced));
+  });
+
+  it("carries across bytes of the counter, and falls back to random IVs rather than hand out the all-zero one", () => {
+    const key = generateKey();
+    const carried = sealAll(key, [Buffer.alloc(16, 1), Buffer.alloc(5, 2)], hex(`${"00".repeat(12)}00ffffff`));
+    const [one, two] = pieces(carried, [16, 5]) as [Buffer, Buffer];
+    expect(one.subarray(0, 16).toString("hex")).toBe(`${"00".repeat(12)}00ffffff`);
+    expect(two.subarray(0, 16).toString("hex")).toBe(`${"00".repeat(12)}01000000`);
+    expect(open(key, two)).toEqual(Buffer.alloc(5, 2));
+    // ff..ff + 1 block wraps to 00..00, which restic refuses: every plaintext of the batch gets a random IV instead.
+    const top = Buffer.alloc(16, 0xff);
+    const wrapped = pieces(sealAll(key, [Buffer.alloc(16, 1), Buffer.alloc(5, 2)], top), [16, 5]);
+    expect(wrapped[0]!.subarray(0, 16).equals(top)).toBe(false);
+    for (const piece of wrapped) expect(piece.subarray(0, 16).equals(Buffer.alloc(16))).toBe(false);
+    expect(wrapped.map((piece) => open(key, piece))).toEqual([Buffer.alloc(16, 1), Buffer.alloc(5, 2)]);
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { keyToJson } from "../crypto/key.ts";
-import { type CryptoKey, seal } from "../crypto/seal.ts";
+import { type CryptoKey, seal, sealAll, sealOverhead } from "../crypto/seal.ts";
 import { EngineError, type EngineErrorCode } from "../errors.ts";
 import { compressFrame } from "./zstd.ts";
 
@@ -34,13 +34,43 @@ export function identifiedBlob(key: CryptoKey, plaintext: Uint8Array, level: Com
 }
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
+  const { payload, uncompressedLength } = payloadOf(plaintext, level);
+  return { sealed: seal(key, payload), ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
+}
+
+/** What gets sealed: the zstd frame when it is smaller than the plaintext (with the plaintext's length), else it. */
+function payloadOf(
+  plaintext: Uint8Array,
+  level: CompressionLevel,
+): { payload: Uint8Array; uncompressedLength?: number } {
   if (level !== null && plaintext.length > 0) {
     const compressed = compressFrame(plaintext, level);
-    if (compressed.length < plaintext.length) {
-      return { sealed: seal(key, compressed), uncompressedLength: plaintext.length };
-    }
+    if (compressed.length < plaintext.length) return { payload: compressed, uncompressedLength: plaintext.length };
   }
-  return { sealed: seal(key, plaintext) };
+  return { payload: plaintext };
+}
+
+/**
+ * A batch of blobs sealed into one buffer, back to back, with each one's id and sealed length: one CTR pass and one
+ * buffer for the whole batch (sealAll) rather than a cipher and an allocation per blob.
+ */
+export function sealBatch(
+  key: CryptoKey,
+  plaintexts: Uint8Array[],
+  level: CompressionLevel,
+): { sealed: Buffer; blobs: NonNullable<SealReply["blobs"]> } {
+  const payloads: Uint8Array[] = [];
+  const blobs = plaintexts.map((plaintext) => {
+    const { payload, uncompressedLength } = payloadOf(plaintext, level);
+    payloads.push(payload);
+    return {
+      id: blobId(plaintext),
+      length: payload.length + sealOverhead,
+      ...(uncompressedLength !== undefined ? { uncompressedLength } : {}),
+    };
+  });
+  // One blob (a large chunk): seal() encrypts it where it is, without sealAll's copy into the joined buffer.
+  return { sealed: payloads.length === 1 ? seal(key, payloads[0]!) : sealAll(key, payloads), blobs };
 }
 
 /** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */

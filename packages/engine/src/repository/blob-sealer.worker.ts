@@ -4,9 +4,9 @@ import { isEngineError } from "../errors.ts";
 import {
   type DecodeReply,
   type DecodeRequest,
-  identifiedBlob,
   type SealReply,
   type SealRequest,
+  sealBatch,
   transferable,
 } from "./blob-sealer.ts";
 import { decodeBlob } from "./reader.ts";
@@ -58,23 +58,14 @@ parentPort?.on("message", (request: SealRequest | DecodeRequest) => {
   try {
     const bytes = new Uint8Array(plaintexts);
     let offset = 0;
-    const blobs = lengths.map((length) => {
-      const blob = identifiedBlob(key, bytes.subarray(offset, offset + length), level);
+    const slices = lengths.map((length) => {
+      const slice = bytes.subarray(offset, offset + length);
       offset += length;
-      return blob;
+      return slice;
     });
-    const buffer = transferable(
-      blobs.length === 1 ? (blobs[0]?.sealed as Buffer) : Buffer.concat(blobs.map((blob) => blob.sealed)),
-    );
-    const reply: SealReply = {
-      job,
-      sealed: buffer,
-      blobs: blobs.map(({ id, sealed, uncompressedLength }) => ({
-        id,
-        length: sealed.length,
-        ...(uncompressedLength !== undefined ? { uncompressedLength } : {}),
-      })),
-    };
+    const { sealed, blobs } = sealBatch(key, slices, level);
+    const buffer = transferable(sealed);
+    const reply: SealReply = { job, sealed: buffer, blobs };
     parentPort?.postMessage(reply, [buffer]);
   } catch (error) {
     const reply: SealReply = { job, error: error instanceof Error ? error.message : String(error) };
