@@ -3,6 +3,7 @@ import { isEngineError } from "../errors.ts";
 import { FaultyBackend } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
 import type { TreeNode } from "../tree/node.ts";
+import { testNode } from "../tree/nodes.testing.ts";
 import { encodeTree } from "../tree/tree-json.ts";
 import { RepositoryReader } from "./reader.ts";
 import { initRepository } from "./repository.ts";
@@ -11,10 +12,7 @@ import { RepositoryWriter } from "./writer.ts";
 // Tree blobs are read a segment of their pack at a time: a walk over many folders costs a read per MiB of trees,
 // not one per tree, and a damaged tree still fails alone.
 
-const time = "2026-01-01T00:00:00Z";
-function file(name: string): TreeNode {
-  return { name: Buffer.from(name), type: "file", mtime: time, atime: time, ctime: time, uid: 0, gid: 0, content: [] };
-}
+const file = (name: string) => testNode(name, "file", { content: [] });
 
 /** 300 small trees (about 300 KiB sealed, in one tree pack) and their nodes. */
 async function repositoryWithTrees() {

@@ -11,7 +11,8 @@ import { RepositoryWriter } from "../repository/writer.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { FaultyBackend, injected } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
-import type { NodeType, TreeNode } from "../tree/node.ts";
+import type { TreeNode } from "../tree/node.ts";
+import { testNode as node } from "../tree/nodes.testing.ts";
 import { encodeNode, encodeTree } from "../tree/tree-json.ts";
 import { type RestoreError, type RestoreOptions, restoreSnapshot } from "./restorer.ts";
 
@@ -20,25 +21,6 @@ import { type RestoreError, type RestoreOptions, restoreSnapshot } from "./resto
 
 const dir = await mkdtemp(join(tmpdir(), "e3-restorer-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-const time = "2021-02-03T04:05:06.123456789Z";
-const modes = { file: 0o644, dir: 2 ** 31 + 0o755, symlink: (1 << 27) + 0o777 };
-
-function node(name: string | Buffer, type: NodeType, extra: Partial<TreeNode> = {}): TreeNode {
-  const mode = type === "file" || type === "dir" || type === "symlink" ? modes[type] : 0o644;
-  return {
-    name: Buffer.from(name),
-    type,
-    mode,
-    mtime: time,
-    atime: time,
-    ctime: time,
-    uid: 0,
-    gid: 0,
-    content: null,
-    ...extra,
-  };
-}
 
 /** A repository in memory and helpers that store files and folders in it as the archiver would. */
 async function repositoryBuilder(storage: StorageBackend = new MemoryBackend(), packSize = 64 * 1024) {

@@ -1,28 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { TreeNode } from "../tree/node.ts";
+import { testNode } from "../tree/nodes.testing.ts";
 import type { TreeSource } from "./browse.ts";
 import { TreePrefetcher } from "./tree-prefetch.ts";
 
 // The prefetcher against a tree source that answers after a delay and records what it was asked: the walk sees
 // exactly what it would see loading directly, each tree is loaded once, and loads stay within both bounds.
 
-const time = "2026-01-01T00:00:00Z";
-function folder(name: string, subtree: string): TreeNode {
-  return {
-    name: Buffer.from(name),
-    type: "dir",
-    mtime: time,
-    atime: time,
-    ctime: time,
-    uid: 0,
-    gid: 0,
-    content: null,
-    subtree,
-  };
-}
-function file(name: string): TreeNode {
-  return { name: Buffer.from(name), type: "file", mtime: time, atime: time, ctime: time, uid: 0, gid: 0, content: [] };
-}
+const folder = (name: string, subtree: string) => testNode(name, "dir", { subtree });
+const file = (name: string) => testNode(name, "file", { content: [] });
 
 /** root → 12 folders → 6 folders each (one file apiece); folders a and b of the root share one tree. */
 function snapshotTrees(): Map<string, TreeNode[]> {
