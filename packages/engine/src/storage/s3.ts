@@ -383,19 +383,19 @@ export class S3Backend implements StorageBackend {
       const { size } = await this.stat(handle, { signal });
       const { start, end } = resolveRange(size, options, handle);
       if (start === end) return Buffer.alloc(0);
-      return this.#get(handle, `bytes=${start}-${end - 1}`, { start, end }, signal);
+      return this.#get(handle, `bytes=${start}-${end - 1}`, { start, end }, options);
     }
-    if (options.length === undefined) return this.#get(handle, undefined, undefined, signal);
+    if (options.length === undefined) return this.#get(handle, undefined, undefined, options);
     resolveRange(Number.MAX_SAFE_INTEGER, options, handle);
     const wanted = { start: offset, end: offset + options.length };
-    return this.#get(handle, `bytes=${wanted.start}-${wanted.end - 1}`, wanted, signal);
+    return this.#get(handle, `bytes=${wanted.start}-${wanted.end - 1}`, wanted, options);
   }
 
   async #get(
     handle: FileHandle,
     range: string | undefined,
     wanted: { start: number; end: number } | undefined,
-    signal: AbortSignal | undefined,
+    { signal, into }: LoadOptions,
   ): Promise<Buffer> {
     const path = pathOf(handle);
     const release = await this.#slots.acquire(signal);
@@ -410,7 +410,7 @@ export class S3Backend implements StorageBackend {
       const body = response.Body;
       if (!(body instanceof Readable)) throw new StorageError("STORAGE_ERROR", `${path}: the response has no body`);
       const contentLength = response.ContentLength;
-      const bytes = await readBody(body, contentLength, path, signal).catch((error: unknown) => {
+      const bytes = await readBody(body, contentLength, path, signal, into).catch((error: unknown) => {
         throw this.#error(error, path, signal);
       });
       if (!wanted) return bytes;
@@ -610,12 +610,16 @@ async function* partsOf(
   if (buffered > 0) yield Buffer.concat(chunks, buffered);
 }
 
-/** Reads a response body into one buffer, insisting on the announced Content-Length. */
+/**
+ * Reads a response body into one buffer, insisting on the announced Content-Length: into `into` when it is long
+ * enough (a restore reads every pack into a few reused buffers), else a new one.
+ */
 async function readBody(
   body: Readable,
   contentLength: number | undefined,
   path: string,
   signal: AbortSignal | undefined,
+  into?: Uint8Array,
 ): Promise<Buffer> {
   const onAbort = () => body.destroy(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -625,7 +629,10 @@ async function readBody(
       for await (const chunk of body) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     }
-    const buffer = Buffer.allocUnsafe(contentLength);
+    const buffer =
+      into && into.byteLength >= contentLength
+        ? Buffer.from(into.buffer, into.byteOffset, contentLength)
+        : Buffer.allocUnsafe(contentLength);
     let filled = 0;
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
