@@ -22,6 +22,11 @@ export type BlobLocation = PackedBlob & { pack: string };
 const treeSegmentBytes = 1024 * 1024;
 const treeSegmentsKept = 32 * 1024 * 1024;
 
+/** The segment a blob starts in, as `pack:segment`. */
+function segmentOf(location: BlobLocation): string {
+  return `${location.pack}:${Math.floor(location.offset / treeSegmentBytes)}`;
+}
+
 /** Where the tree blobs starting in one segment of a pack lie: from the first one's start to the last one's end. */
 type SegmentExtent = { pack: string; start: number; end: number };
 
@@ -74,12 +79,14 @@ export class RepositoryReader {
     if (!location || location.type !== type) {
       throw new EngineError("BLOB_NOT_FOUND", `${type} blob ${id} is not in the repository's index`);
     }
-    const segment = `${location.pack}:${Math.floor(location.offset / treeSegmentBytes)}`;
-    const extent = type === "tree" ? (await this.#segments()).get(segment) : undefined;
-    if (extent) {
-      const bytes = await this.#segmentCache.get(segment);
-      const at = location.offset - extent.start;
-      return decodeBlob(this.#key, id, location, bytes.subarray(at, at + location.length));
+    if (type === "tree") {
+      const segment = segmentOf(location);
+      const extent = (await this.#segments()).get(segment);
+      if (extent) {
+        const bytes = await this.#segmentCache.get(segment);
+        const at = location.offset - extent.start;
+        return decodeBlob(this.#key, id, location, bytes.subarray(at, at + location.length));
+      }
     }
     const sealed = await this.#storage.load(
       { type: "data", name: location.pack },
@@ -93,7 +100,7 @@ export class RepositoryReader {
     const segments = new Map<string, SegmentExtent>();
     for (const location of (await this.index()).values()) {
       if (location.type !== "tree") continue;
-      const key = `${location.pack}:${Math.floor(location.offset / treeSegmentBytes)}`;
+      const key = segmentOf(location);
       const end = location.offset + location.length;
       const extent = segments.get(key);
       if (!extent) segments.set(key, { pack: location.pack, start: location.offset, end });

@@ -78,18 +78,20 @@ export async function planRestore(
 
   const walk = async (treeId: string, parentPath: Buffer, components: Buffer[], display: string) => {
     signal?.throwIfAborted();
-    const nodes = await trees.take(treeId);
+    const children = (await trees.take(treeId)).map((node) => {
+      const childComponents = [...components, node.name];
+      return { node, childComponents, ...selection(childComponents) };
+    });
+    // The folders the loop below walks into, in its order.
     trees.ahead(
-      nodes
-        .filter((node) => {
-          if (node.type !== "dir" || !node.subtree) return false;
-          const { selected, leadsToInclude } = selection([...components, node.name]);
-          return selected || leadsToInclude;
-        })
-        .map((node) => node.subtree!),
+      children
+        .filter(
+          ({ node, selected, leadsToInclude }) => node.type === "dir" && node.subtree && (selected || leadsToInclude),
+        )
+        .map(({ node }) => node.subtree!),
     );
     const seen = new Set<string>();
-    for (const node of nodes) {
+    for (const { node, childComponents, matches, selected, leadsToInclude } of children) {
       checkNodeName(node.name, display || "/");
       const key = node.name.toString("latin1");
       if (seen.has(key)) {
@@ -101,9 +103,7 @@ export async function planRestore(
       }
       seen.add(key);
       const path = Buffer.concat([parentPath, Buffer.from("/"), node.name]);
-      const childComponents = [...components, node.name];
       const childDisplay = `${display}/${node.name.toString()}`;
-      const { matches, selected, leadsToInclude } = selection(childComponents);
       for (const entry of matches) entry.found = true;
       if (!selected && !(leadsToInclude && node.type === "dir")) continue;
       const item: RestoreItem = { node, path, display: childDisplay, depth: childComponents.length, selected };

@@ -30,9 +30,10 @@ type Modes = { file: number; dir: number };
 
 const defaultModes: Modes = { file: 0o600, dir: 0o700 };
 /**
- * Bytes per write() of a save (and of a restore's files). Not more: on Linux 6.x an 8 MiB write makes ext4 fill large page-cache folios, and on
- * a VM whose free memory the host has reclaimed every such folio is first touched inside the copy. Measured on the
- * CI machine (Firecracker, 6.18), 256 MiB backup: 8 MiB writes spent 1.9 s in write(), 1 MiB writes 0.09 s.
+ * Bytes per write() of a save (and of a restore's files). Not more: on Linux 6.x an 8 MiB write makes ext4 fill
+ * large page-cache folios, and on a VM whose free memory the host has reclaimed every such folio is first touched
+ * inside the copy. Measured on the CI machine (Firecracker, 6.18), 256 MiB backup: 8 MiB writes spent 1.9 s in
+ * write(), 1 MiB writes 0.09 s.
  */
 export const writeBytes = 1024 * 1024;
 /** Bytes per read() of a load: reads fill no new page-cache folios, so larger steps just mean fewer calls. */
