@@ -79,4 +79,44 @@ describe("repository locks", () => {
     const blocked = await lockRepository(repository, { exclusive: true }).catch((error: unknown) => error);
     expect((blocked as Error).message).toContain("@elsewhere");
   });
+
+  it("do the reads given for the settling wait once the lock file is written, and fail with them", async () => {
+    const repository = await initLocalRepository(join(dir, "settling"), "settling");
+    const lockCount = async () => (await listLocks(repository)).length;
+    let seen = -1;
+    const shared = await lockRepository(repository, {
+      exclusive: false,
+      whileSettling: async () => {
+        seen = await lockCount();
+      },
+    });
+    expect(seen).toBe(1);
+    await shared.release();
+
+    // Another host's exclusive lock that appears while ours settles: the attempt fails and takes its file away.
+    const otherExclusive = encodeUnpacked(repository.key, {
+      time: formatGoTime(nowNanoseconds()),
+      exclusive: true,
+      hostname: "elsewhere",
+      pid: 1,
+    });
+    const raced = await lockRepository(repository, {
+      exclusive: false,
+      whileSettling: () =>
+        repository.storage.save(
+          { type: "lock", name: createHash("sha256").update(otherExclusive).digest("hex") },
+          otherExclusive,
+        ),
+    }).catch((error: unknown) => error);
+    expect(isEngineError(raced, "REPO_LOCKED")).toBe(true);
+    expect(await lockCount()).toBe(1);
+    await repository.storage.remove({ type: "lock", name: (await listLocks(repository))[0]?.id ?? "" });
+
+    const unreadable = await lockRepository(repository, {
+      exclusive: false,
+      whileSettling: () => Promise.reject(new Error("index unreadable")),
+    }).catch((error: unknown) => error);
+    expect((unreadable as Error).message).toBe("index unreadable");
+    expect(await lockCount()).toBe(0);
+  });
 });

@@ -478,13 +478,24 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   }
   const hostname = options.hostname ?? osHostname();
   const uploadLimit = options.uploadLimit ? new Bandwidth(parseBandwidth(options.uploadLimit)) : undefined;
-  return withLock(repository, { exclusive: false, signal: options.signal }, async () => {
-    const started = nowNanoseconds();
-    const reader = new RepositoryReader(repository.key, repository.storage);
-    const snapshots = await reader.snapshots();
-    const index = await reader.index();
-    const recorded = options.recordPath ? paths.map(options.recordPath) : paths;
+  const reader = new RepositoryReader(repository.key, repository.storage);
+  const recorded = options.recordPath ? paths.map(options.recordPath) : paths;
+  const load = async () => {
+    const [snapshots, index] = await Promise.all([reader.snapshots(), reader.index()]);
     const parent = findParent(snapshots, options.parent, hostname, recorded);
+    // Its root tree, and with it the first segment of trees the walk reads next (see RepositoryReader).
+    if (parent) await reader.tree(parent.tree).catch(() => {});
+    return { parent, index };
+  };
+  // Loaded while the lock settles (see LockOptions.whileSettling), by the attempt that takes it.
+  let loading: ReturnType<typeof load> | undefined;
+  const whileSettling = () => {
+    loading = load();
+    return loading;
+  };
+  return withLock(repository, { exclusive: false, signal: options.signal, whileSettling }, async () => {
+    const started = nowNanoseconds();
+    const { parent, index } = await (loading ?? load());
     const sealer: BlobSealer =
       options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
     const storage = uploadLimit ? limitUploads(repository.storage, uploadLimit) : repository.storage;

@@ -106,6 +106,13 @@ export type LockOptions = {
   signal?: AbortSignal;
   /** Keep trying this long while another process holds a conflicting lock (restic's --retry-lock); 0 by default. */
   waitMs?: number;
+  /**
+   * Reads to do while the new lock settles, instead of after it (a backup loads the index meanwhile). By then our lock
+   * file is written and no conflicting lock was there, so an exclusive lock taken later either shows up in our second
+   * look (and this attempt fails) or finds ours in its own (and gives way before changing anything): what is read
+   * stays valid. A failure here fails the attempt and removes its lock file.
+   */
+  whileSettling?: () => Promise<unknown>;
 };
 
 /**
@@ -142,7 +149,7 @@ async function tryLock(repository: Repository, options: LockOptions): Promise<Re
   let id = await writeLock(repository, options.exclusive);
   const removeLockFile = (name: string) => storage.remove({ type: "lock", name }).catch(() => {});
   try {
-    await sleep(settleMs, options.signal);
+    await Promise.all([sleep(settleMs, options.signal), options.whileSettling?.()]);
     await assertNoConflict(id);
   } catch (error) {
     await removeLockFile(id);
