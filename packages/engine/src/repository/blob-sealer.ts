@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import { keyToJson } from "../crypto/key.ts";
 import { type CryptoKey, seal, sealAll, sealOverhead } from "../crypto/seal.ts";
 import { EngineError, type EngineErrorCode } from "../errors.ts";
+import type { BlobIdTable } from "./blob-ids.ts";
 import { compressFrame } from "./zstd.ts";
 
 // Hashing, compressing and encrypting blobs is most of a backup's CPU (SHA-256, zstd, AES-CTR, and Poly1305, which is
@@ -18,19 +19,20 @@ export type CompressionLevel = number | null;
 
 /** A sealed blob with its id, the SHA-256 of its plaintext. */
 export type IdentifiedBlob = SealedBlob & { id: string };
+/** A blob found in the known ids before it was sealed: only its id comes back. */
+export type KnownBlob = { id: string; known: true };
 
 export interface BlobSealer {
-  /** Seals a batch of blobs (small blobs travel together: one thread hop for many). */
-  seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]>;
+  /**
+   * Seals a batch of blobs (small blobs travel together: one thread hop for many). Those whose id `known` holds are
+   * not sealed: the repository has them.
+   */
+  seal(plaintexts: Buffer[], level: CompressionLevel, known?: BlobIdTable): Promise<(IdentifiedBlob | KnownBlob)[]>;
   close(): Promise<void>;
 }
 
 export function blobId(plaintext: Uint8Array): string {
   return createHash("sha256").update(plaintext).digest("hex");
-}
-
-export function identifiedBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): IdentifiedBlob {
-  return { id: blobId(plaintext), ...sealBlob(key, plaintext, level) };
 }
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
@@ -52,19 +54,24 @@ function payloadOf(
 
 /**
  * A batch of blobs sealed into one buffer, back to back, with each one's id and sealed length: one CTR pass and one
- * buffer for the whole batch (sealAll) rather than a cipher and an allocation per blob.
+ * buffer for the whole batch (sealAll) rather than a cipher and an allocation per blob. A blob `isKnown` (given its
+ * SHA-256) is left out of the buffer and named known.
  */
 export function sealBatch(
   key: CryptoKey,
   plaintexts: Uint8Array[],
   level: CompressionLevel,
+  isKnown: (digest: Buffer) => boolean = () => false,
 ): { sealed: Buffer; blobs: NonNullable<SealReply["blobs"]> } {
   const payloads: Uint8Array[] = [];
-  const blobs = plaintexts.map((plaintext) => {
+  const blobs = plaintexts.map((plaintext): NonNullable<SealReply["blobs"]>[number] => {
+    const digest = createHash("sha256").update(plaintext).digest();
+    const id = digest.toString("hex");
+    if (isKnown(digest)) return { id, known: true };
     const { payload, uncompressedLength } = payloadOf(plaintext, level);
     payloads.push(payload);
     return {
-      id: blobId(plaintext),
+      id,
       length: payload.length + sealOverhead,
       ...(uncompressedLength !== undefined ? { uncompressedLength } : {}),
     };
@@ -76,7 +83,11 @@ export function sealBatch(
 /** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */
 export function inlineSealer(key: CryptoKey): BlobSealer {
   return {
-    seal: async (plaintexts, level) => plaintexts.map((plaintext) => identifiedBlob(key, plaintext, level)),
+    seal: async (plaintexts, level, known) =>
+      plaintexts.map((plaintext) => {
+        const id = blobId(plaintext);
+        return known?.has(id) ? { id, known: true } : { id, ...sealBlob(key, plaintext, level) };
+      }),
     close: async () => {},
   };
 }
@@ -100,11 +111,18 @@ declare const __E3_SEALER_WORKER_SOURCE__: string | undefined;
 
 type Job = { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void };
 /** A batch crosses threads as one buffer of blobs back to back plus their lengths, in both directions. */
-export type SealRequest = { job: number; plaintexts: ArrayBuffer; lengths: number[]; level: CompressionLevel };
+export type SealRequest = {
+  job: number;
+  plaintexts: ArrayBuffer;
+  lengths: number[];
+  level: CompressionLevel;
+  /** BlobIdTable.shared: blobs it holds are not sealed. */
+  known?: SharedArrayBuffer;
+};
 export type SealReply = {
   job: number;
   sealed?: ArrayBuffer;
-  blobs?: { id: string; length: number; uncompressedLength?: number }[];
+  blobs?: ({ id: string; length: number; uncompressedLength?: number } | KnownBlob)[];
   error?: string;
 };
 
@@ -168,20 +186,30 @@ export class WorkerSealer implements BlobSealer {
     }
   }
 
-  async seal(plaintexts: Buffer[], level: CompressionLevel): Promise<IdentifiedBlob[]> {
+  async seal(
+    plaintexts: Buffer[],
+    level: CompressionLevel,
+    known?: BlobIdTable,
+  ): Promise<(IdentifiedBlob | KnownBlob)[]> {
     const buffer =
       plaintexts.length === 1 ? transferable(plaintexts[0] as Buffer) : transferable(Buffer.concat(plaintexts));
+    const lengths = plaintexts.map((p) => p.length);
     const reply = (await this.#send(
-      (job): SealRequest => ({ job, plaintexts: buffer, lengths: plaintexts.map((p) => p.length), level }),
+      (job): SealRequest => ({ job, plaintexts: buffer, lengths, level, ...(known ? { known: known.shared } : {}) }),
       [buffer],
     )) as SealReply;
     if (!reply.sealed || !reply.blobs) throw new Error("worker sent no blob");
     const sealed = Buffer.from(reply.sealed);
     let offset = 0;
-    return reply.blobs.map(({ id, length, uncompressedLength }) => {
-      const blob = sealed.subarray(offset, offset + length);
+    return reply.blobs.map((blob) => {
+      if ("known" in blob) return blob;
+      const { id, length, uncompressedLength } = blob;
       offset += length;
-      return { id, sealed: blob, ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
+      return {
+        id,
+        sealed: sealed.subarray(offset - length, offset),
+        ...(uncompressedLength !== undefined ? { uncompressedLength } : {}),
+      };
     });
   }
 

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { keyFromJson } from "../crypto/key.ts";
 import { isEngineError } from "../errors.ts";
+import { sharedTableHas } from "./blob-ids.ts";
 import {
   type DecodeReply,
   type DecodeRequest,
@@ -11,8 +12,8 @@ import {
 } from "./blob-sealer.ts";
 import { decodeBlob } from "./reader.ts";
 
-// One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out, each direction as
-// one buffer moved rather than copied. Or, for a restore, blobs of a shared pack in, their plaintexts out.
+// One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out (but for those the
+// shared table of known ids holds), each direction as one buffer moved rather than copied. Or, for a restore, blobs of a shared pack in, their plaintexts out.
 
 const key = keyFromJson((workerData as { key: string }).key);
 
@@ -54,7 +55,7 @@ parentPort?.on("message", (request: SealRequest | DecodeRequest) => {
     }
     return;
   }
-  const { job, plaintexts, lengths, level } = request;
+  const { job, plaintexts, lengths, level, known } = request;
   try {
     const bytes = new Uint8Array(plaintexts);
     let offset = 0;
@@ -63,7 +64,8 @@ parentPort?.on("message", (request: SealRequest | DecodeRequest) => {
       offset += length;
       return slice;
     });
-    const { sealed, blobs } = sealBatch(key, slices, level);
+    const isKnown = known ? (digest: Buffer) => sharedTableHas(known, digest) : undefined;
+    const { sealed, blobs } = sealBatch(key, slices, level, isKnown);
     const buffer = transferable(sealed);
     const reply: SealReply = { job, sealed: buffer, blobs };
     parentPort?.postMessage(reply, [buffer]);

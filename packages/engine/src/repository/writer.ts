@@ -3,6 +3,7 @@ import { maxChunkSize } from "../chunker/rabin.ts";
 import type { CryptoKey } from "../crypto/seal.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { Semaphore } from "../storage/semaphore.ts";
+import { BlobIdTable } from "./blob-ids.ts";
 import {
   type BlobSealer,
   blobId,
@@ -77,7 +78,8 @@ export class RepositoryWriter {
   readonly #packSize: number;
   readonly #level: CompressionLevel;
   readonly #sealer: BlobSealer;
-  readonly #known: Set<string>;
+  /** Shared with the sealing threads, which skip the blobs it holds. */
+  readonly #known: BlobIdTable;
   readonly #sealing: Semaphore;
   readonly #uploading: Semaphore;
   readonly #packsPerIndex: number;
@@ -114,7 +116,7 @@ export class RepositoryWriter {
     this.#stagingBytes = this.#packSize + maxChunkSize + 64 * 1024;
     this.#level = compressionLevels[options.compression ?? "auto"];
     this.#sealer = options.sealer ?? inlineSealer(key);
-    this.#known = new Set(options.knownBlobs ?? []);
+    this.#known = new BlobIdTable(options.knownBlobs);
     this.#sealing = new Semaphore(options.sealingConcurrency ?? 4);
     this.#uploading = new Semaphore(options.uploadConcurrency ?? 3);
     this.#packsPerIndex = options.packsPerIndex ?? 4;
@@ -191,17 +193,15 @@ export class RepositoryWriter {
   #seal(plaintexts: Buffer[], release: () => void): Promise<{ id: string; added: boolean }[]> {
     const lengths = plaintexts.map((plaintext) => plaintext.length);
     const result = this.#sealer
-      .seal(plaintexts, this.#level)
+      .seal(plaintexts, this.#level, this.#known)
       .then(async (sealedBlobs) => {
         const results: { id: string; added: boolean }[] = [];
-        for (const [i, sealed] of sealedBlobs.entries()) {
-          // Identical chunks sealed at the same time: the first one in wins, the other is dropped.
-          const added = !this.#known.has(sealed.id);
-          if (added) {
-            this.#known.add(sealed.id);
-            await this.#addSealed("data", sealed.id, lengths[i] ?? 0, sealed);
-          }
-          results.push({ id: sealed.id, added });
+        for (const [i, blob] of sealedBlobs.entries()) {
+          // A blob the sealer found known comes back without bytes. Of identical chunks sealed at the same time, the
+          // first one in wins and the other is dropped.
+          const added = "sealed" in blob && this.#known.add(blob.id);
+          if (added) await this.#addSealed("data", blob.id, lengths[i] ?? 0, blob);
+          results.push({ id: blob.id, added });
         }
         return results;
       })
