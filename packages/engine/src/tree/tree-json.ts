@@ -168,6 +168,8 @@ function decodeNode(raw: unknown, index: number): TreeNode {
   const integer = (key: string): bigint | undefined => {
     const value = r[key];
     if (value === undefined || value === null) return undefined;
+    // Most fields: a JSON number below 2^53 (larger ones came from the parser as JsonNumber, digits kept).
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
     const source = value instanceof JsonNumber ? value.source : typeof value === "number" ? String(value) : null;
     if (source === null || !/^\d+$/.test(source)) return fail(`${key} is not an unsigned integer`);
     const big = BigInt(source);
