@@ -140,6 +140,14 @@ describe("backup policies", () => {
     expect(last).toMatchObject({ phase: "done", filesTotal: 6, filesDone: 6 });
   });
 
+  it("says which path to back up does not exist", async () => {
+    const missing = join(source, "no-such-folder");
+    await expect(backup(repository, { paths: [missing] })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: `cannot back up ${missing}: it does not exist`,
+    });
+  });
+
   it("refuses a limit that is not a byte count", async () => {
     for (const excludeLargerThan of [-1, 1.5, Number.NaN]) {
       const error = await backup(repository, { paths: [source], excludeLargerThan }).catch((caught) => caught);

@@ -473,7 +473,8 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   checkWalkPolicy(options);
   for (const path of paths) {
     await lstat(options.readFrom ? options.readFrom(path) : path).catch((error: unknown) => {
-      throw new EngineError("INVALID_ARGUMENT", `cannot back up ${path}: ${errorMessage(error)}`);
+      const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : errorMessage(error);
+      throw new EngineError("INVALID_ARGUMENT", `cannot back up ${path}: ${why}`);
     });
   }
   const hostname = options.hostname ?? osHostname();
