@@ -103,7 +103,7 @@ class Restore {
   readonly #writer = new FileWriter();
   readonly #decoder: WorkerSealer | null;
   readonly #packSlots: Semaphore;
-  /** Shared buffers not in use; each grows to the largest pack range it has held. */
+  /** Shared buffers not in use, each of the largest pack range the restore loads. */
   readonly #freeSlots: SharedArrayBuffer[] = [];
   /** Entries not restored; nothing is restored beneath a folder in here. */
   readonly #failed = new Set<RestoreItem>();
@@ -240,9 +240,12 @@ class Restore {
       if (!file.failed && file.blobsLeft === 0) await this.#finishFile(file);
     }
     const writing = new Semaphore(1);
+    // Every buffer at the largest size from the start: one grown on the way left its smaller predecessor to linger
+    // until a garbage collection (36 + 47 MiB of them at a 381 MiB peak).
+    const slotBytes = loads.reduce((largest, load) => Math.max(largest, load.length), 0);
     let next = 0;
     const worker = async () => {
-      for (let load = loads[next++]; load; load = loads[next++]) await this.#restorePack(load, writing);
+      for (let load = loads[next++]; load; load = loads[next++]) await this.#restorePack(load, writing, slotBytes);
     };
     const workers = await Promise.allSettled(Array.from({ length: Math.min(this.#concurrency, loads.length) }, worker));
     const failure = workers.find((result) => result.status === "rejected");
@@ -250,7 +253,7 @@ class Restore {
   }
 
   /** Loads the needed range of one pack, decodes its blobs batch by batch and writes each to every offset needing it. */
-  async #restorePack(load: PackLoad<ContentFile>, writing: Semaphore): Promise<void> {
+  async #restorePack(load: PackLoad<ContentFile>, writing: Semaphore, slotBytes: number): Promise<void> {
     if (load.blobs.every((blob) => blob.targets.every((target) => target.file.failed))) return;
     const release = await this.#packSlots.acquire(this.#signal);
     let slot: SharedArrayBuffer | undefined;
@@ -263,10 +266,7 @@ class Restore {
     try {
       let pack: SharedArrayBuffer | Buffer;
       try {
-        if (this.#decoder) {
-          slot = this.#freeSlots.pop();
-          if (!slot || slot.byteLength < load.length) slot = new SharedArrayBuffer(load.length);
-        }
+        if (this.#decoder) slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(slotBytes);
         const bytes = await this.#repository.storage.load(
           { type: "data", name: load.pack },
           {
