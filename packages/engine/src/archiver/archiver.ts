@@ -8,6 +8,7 @@ import { chunkerTables } from "../chunker/polynomial.ts";
 import { maxChunkSize, minChunkSize, RabinChunker } from "../chunker/rabin.ts";
 import { EngineError } from "../errors.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
+import { BlobIdTable } from "../repository/blob-ids.ts";
 import { type BlobSealer, inlineSealer, WorkerSealer } from "../repository/blob-sealer.ts";
 import { withLock } from "../repository/lock.ts";
 import { RepositoryReader } from "../repository/reader.ts";
@@ -479,14 +480,16 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   }
   const hostname = options.hostname ?? osHostname();
   const uploadLimit = options.uploadLimit ? new Bandwidth(parseBandwidth(options.uploadLimit)) : undefined;
-  const reader = new RepositoryReader(repository.key, repository.storage);
+  const known = new BlobIdTable();
+  const reader = new RepositoryReader(repository.key, repository.storage, { dataBlobIds: known });
   const recorded = options.recordPath ? paths.map(options.recordPath) : paths;
   const load = async () => {
-    const [snapshots, index] = await Promise.all([reader.snapshots(), reader.index()]);
+    const [snapshots, trees] = await Promise.all([reader.snapshots(), reader.index()]);
+    for (const id of trees.keys()) known.add(id);
     const parent = findParent(snapshots, options.parent, hostname, recorded);
     // Its root tree, and with it the first segment of trees the walk reads next (see RepositoryReader).
     if (parent) await reader.tree(parent.tree).catch(() => {});
-    return { parent, index };
+    return parent;
   };
   // Loaded while the lock settles (see LockOptions.whileSettling), by the attempt that takes it.
   let loading: ReturnType<typeof load> | undefined;
@@ -496,12 +499,12 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   };
   return withLock(repository, { exclusive: false, signal: options.signal, whileSettling }, async () => {
     const started = nowNanoseconds();
-    const { parent, index } = await (loading ?? load());
+    const parent = await (loading ?? load());
     const sealer: BlobSealer =
       options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
     const storage = uploadLimit ? limitUploads(repository.storage, uploadLimit) : repository.storage;
     const writer = new RepositoryWriter(repository.key, storage, {
-      knownBlobs: index.keys(),
+      known,
       sealer,
       ...(options.compression ? { compression: options.compression } : {}),
       ...(options.packSize ? { packSize: options.packSize } : {}),

@@ -5,6 +5,7 @@ import { MemoryBackend } from "../storage/memory.ts";
 import type { TreeNode } from "../tree/node.ts";
 import { testNode } from "../tree/nodes.testing.ts";
 import { encodeTree } from "../tree/tree-json.ts";
+import { BlobIdTable } from "./blob-ids.ts";
 import { RepositoryReader } from "./reader.ts";
 import { initRepository } from "./repository.ts";
 import { RepositoryWriter } from "./writer.ts";
@@ -60,5 +61,27 @@ describe("RepositoryReader trees", () => {
     expect((await reader.tree(nextId)).map((node) => node.name.toString())).toEqual(
       trees.get(nextId)!.map((node) => node.name.toString()),
     );
+  });
+
+  it("keeps tree locations and hands data blob ids to a table when asked (a backup's reader)", async () => {
+    const { storage, repository, trees } = await repositoryWithTrees();
+    const writer = new RepositoryWriter(repository.key, storage, { compression: "off" });
+    const data = await Promise.all(
+      ["first file", "second file"].map(async (text) => (await writer.addBlob("data", Buffer.from(text))).id),
+    );
+    await writer.flush();
+    const dataBlobIds = new BlobIdTable();
+    const reader = new RepositoryReader(repository.key, storage, { dataBlobIds });
+    const index = await reader.index();
+    expect([...index.keys()].sort()).toEqual([...trees.keys()].sort());
+    expect(dataBlobIds.size).toBe(2);
+    for (const id of data) expect(dataBlobIds.has(id)).toBe(true);
+    const tree = [...trees.keys()][7]!;
+    expect((await reader.tree(tree)).map((node) => node.name.toString())).toEqual(
+      trees.get(tree)!.map((node) => node.name.toString()),
+    );
+    await expect(reader.blob("data", data[0]!)).rejects.toThrow(/keeps the ids of data blobs/);
+    // Without the table, the same index holds both.
+    expect((await new RepositoryReader(repository.key, storage).index()).size).toBe(trees.size + 2);
   });
 });

@@ -43,8 +43,8 @@ const inlineSealingBelow = 64 * 1024;
 export type WriterOptions = {
   packSize?: number;
   compression?: Compression;
-  /** Blob ids already in the repository (from its index): never stored again. */
-  knownBlobs?: Iterable<string>;
+  /** Blob ids already in the repository (from its index): never stored again. The writer adds the ones it stores. */
+  known?: BlobIdTable;
   /** Where sealing runs; on this thread by default. */
   sealer?: BlobSealer;
   /** Blobs being sealed at once (bounds memory: each holds up to 8 MiB). */
@@ -116,7 +116,7 @@ export class RepositoryWriter {
     this.#stagingBytes = this.#packSize + maxChunkSize + 64 * 1024;
     this.#level = compressionLevels[options.compression ?? "auto"];
     this.#sealer = options.sealer ?? inlineSealer(key);
-    this.#known = new BlobIdTable(options.knownBlobs);
+    this.#known = options.known ?? new BlobIdTable();
     this.#sealing = new Semaphore(options.sealingConcurrency ?? 4);
     this.#uploading = new Semaphore(options.uploadConcurrency ?? 3);
     this.#packsPerIndex = options.packsPerIndex ?? 4;
