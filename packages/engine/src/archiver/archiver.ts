@@ -491,7 +491,7 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
     if (parent) await reader.tree(parent.tree).catch(() => {});
     return parent;
   };
-  // Loaded while the lock settles (see LockOptions.whileSettling), by the attempt that takes it.
+  // Loaded while the lock settles (LockOptions.whileSettling): set by the attempt that takes the lock.
   let loading: ReturnType<typeof load> | undefined;
   const whileSettling = () => {
     loading = load();
@@ -499,7 +499,7 @@ export async function backup(repository: Repository, options: BackupOptions): Pr
   };
   return withLock(repository, { exclusive: false, signal: options.signal, whileSettling }, async () => {
     const started = nowNanoseconds();
-    const parent = await (loading ?? load());
+    const parent = await loading!;
     const sealer: BlobSealer =
       options.threads === 0 ? inlineSealer(repository.key) : new WorkerSealer(repository.key, options.threads);
     const storage = uploadLimit ? limitUploads(repository.storage, uploadLimit) : repository.storage;

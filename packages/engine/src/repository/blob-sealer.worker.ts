@@ -13,7 +13,8 @@ import {
 import { decodeBlob } from "./reader.ts";
 
 // One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out (but for those the
-// shared table of known ids holds), each direction as one buffer moved rather than copied. Or, for a restore, blobs of a shared pack in, their plaintexts out.
+// shared table of known ids holds), each direction as one buffer moved rather than copied. Or, for a restore, blobs
+// of a shared pack in, their plaintexts out.
 
 const key = keyFromJson((workerData as { key: string }).key);
 
