@@ -32,6 +32,9 @@ export async function runAxe(page: Page): Promise<AxeViolation[]> {
 
 /** The serious and critical violations of the page, formatted so a failing assertion says what and where. */
 export async function seriousAxeViolations(page: Page): Promise<string[]> {
+  // Next streams a page's metadata after its content: axe once ran before the <title> arrived and reported none. A
+  // page that never gets one is still reported, by axe, after this wait.
+  await page.waitForFunction("document.title.trim().length > 0", undefined, { timeout: 5000 }).catch(() => {});
   const violations = await runAxe(page);
   return violations
     .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
