@@ -7,6 +7,7 @@ import {
   timingSafeEqual,
 } from "node:crypto";
 import { EngineError } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import { assertValidKey, type CryptoKey } from "./key.ts";
 import { Poly1305 } from "./poly1305.ts";
 
@@ -87,6 +88,7 @@ export function seal(key: CryptoKey, plaintext: Uint8Array, iv?: Uint8Array): Bu
   const ciphertext = createCipheriv("aes-256-ctr", prepared(key).encrypt, nonce).update(plaintext);
   out.set(ciphertext, ivLength);
   out.set(mac(key, nonce, ciphertext), ivLength + plaintext.length);
+  freeNow(ciphertext);
   return out;
 }
 
@@ -138,6 +140,8 @@ export function sealAll(key: CryptoKey, plaintexts: Uint8Array[], firstIv?: Uint
     out.set(new Poly1305(oneTimeKey).update(encrypted).digest(), at + ivLength + plaintext.length);
     at += plaintext.length + sealOverhead;
   }
+  freeNow(joined);
+  freeNow(ciphertext);
   return out;
 }
 

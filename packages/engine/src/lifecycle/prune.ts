@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { seal } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
 import { withLock } from "../repository/lock.ts";
 import { type BlobType, encodePackTail } from "../repository/pack.ts";
@@ -419,7 +420,9 @@ async function repack(
     if (options.repackUncompressed && location.uncompressedLength === undefined) {
       // Always the compressed form, as restic writes v2 blobs: a blob zstd cannot shrink grows by a few bytes but
       // is not rewritten again by the next prune.
-      sealed = seal(repository.key, compressFrame(plaintext, compressionLevels.auto!));
+      const frame = compressFrame(plaintext, compressionLevels.auto!);
+      sealed = seal(repository.key, frame);
+      freeNow(frame);
       location.length = sealed.length;
       location.uncompressedLength = plaintext.length;
       compressed++;
@@ -442,6 +445,9 @@ async function repack(
     }
     sealed.copy(pending.staging, pending.bytes);
     pending.bytes += sealed.length;
+    // Only the check needed the plaintext: garbage now, like a resealed copy once it is staged.
+    freeNow(plaintext);
+    if (sealed !== stored) freeNow(sealed);
     pending.blobs.push({
       id: location.id,
       type: location.type,

@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import { keyToJson } from "../crypto/key.ts";
 import { type CryptoKey, seal, sealAll, sealOverhead } from "../crypto/seal.ts";
 import { EngineError, type EngineErrorCode } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import type { BlobIdTable } from "./blob-ids.ts";
 import { compressFrame } from "./zstd.ts";
 
@@ -37,7 +38,10 @@ export function blobId(plaintext: Uint8Array): string {
 
 export function sealBlob(key: CryptoKey, plaintext: Uint8Array, level: CompressionLevel): SealedBlob {
   const { payload, uncompressedLength } = payloadOf(plaintext, level);
-  return { sealed: seal(key, payload), ...(uncompressedLength !== undefined ? { uncompressedLength } : {}) };
+  const sealed = seal(key, payload);
+  if (uncompressedLength === undefined) return { sealed };
+  freeNow(payload);
+  return { sealed, uncompressedLength };
 }
 
 /** What gets sealed: the zstd frame when it is smaller than the plaintext (with the plaintext's length), else it. */
@@ -64,12 +68,15 @@ export function sealBatch(
   isKnown: (digest: Buffer) => boolean = () => false,
 ): { sealed: Buffer; blobs: NonNullable<SealReply["blobs"]> } {
   const payloads: Uint8Array[] = [];
+  /** The zstd frames among the payloads: garbage once sealed (the plaintexts are the caller's). */
+  const frames: Uint8Array[] = [];
   const blobs = plaintexts.map((plaintext): NonNullable<SealReply["blobs"]>[number] => {
     const digest = createHash("sha256").update(plaintext).digest();
     const id = digest.toString("hex");
     if (isKnown(digest)) return { id, known: true };
     const { payload, uncompressedLength } = payloadOf(plaintext, level);
     payloads.push(payload);
+    if (uncompressedLength !== undefined) frames.push(payload);
     return {
       id,
       length: payload.length + sealOverhead,
@@ -77,7 +84,9 @@ export function sealBatch(
     };
   });
   // One blob (a large chunk): seal() encrypts it where it is, without sealAll's copy into the joined buffer.
-  return { sealed: payloads.length === 1 ? seal(key, payloads[0]!) : sealAll(key, payloads), blobs };
+  const sealed = payloads.length === 1 ? seal(key, payloads[0]!) : sealAll(key, payloads);
+  for (const frame of frames) freeNow(frame);
+  return { sealed, blobs };
 }
 
 /** Seals on the calling thread: for small jobs (trees, tests) where a thread hop costs more than it saves. */

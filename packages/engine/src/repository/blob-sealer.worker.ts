@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { keyFromJson } from "../crypto/key.ts";
 import { isEngineError } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import { sharedTableHas } from "./blob-ids.ts";
 import {
   type DecodeReply,
@@ -42,6 +43,7 @@ function decode({ job, pack, blobs }: DecodeRequest): void {
     }
   }
   const buffer = transferable(plaintexts.length === 1 ? (plaintexts[0] as Buffer) : Buffer.concat(plaintexts));
+  if (plaintexts.length > 1) for (const plaintext of plaintexts) freeNow(plaintext);
   const reply: DecodeReply = { job, plaintexts: buffer, blobs: results };
   parentPort?.postMessage(reply, [buffer]);
 }
@@ -67,6 +69,7 @@ parentPort?.on("message", (request: SealRequest | DecodeRequest) => {
     });
     const isKnown = known ? (digest: Buffer) => sharedTableHas(known, digest) : undefined;
     const { sealed, blobs } = sealBatch(key, slices, level, isKnown);
+    freeNow(bytes);
     const buffer = transferable(sealed);
     const reply: SealReply = { job, sealed: buffer, blobs };
     parentPort?.postMessage(reply, [buffer]);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type CryptoKey, open } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import { LoadingCache } from "../snapshots/loading-cache.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { decodeTree, type TreeNode } from "../tree/tree-json.ts";
@@ -158,6 +159,8 @@ export function decodeBlob(key: CryptoKey, id: string, location: BlobLocation, s
     } catch (error) {
       // Authenticated bytes that do not decompress to what the index says were stored wrong: damage all the same.
       throw new EngineError("REPOSITORY_DAMAGED", `${what}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      freeNow(payload);
     }
   }
   if (createHash("sha256").update(plaintext).digest("hex") !== id) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { maxChunkSize } from "../chunker/rabin.ts";
 import type { CryptoKey } from "../crypto/seal.ts";
+import { freeNow } from "../memory.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { Semaphore } from "../storage/semaphore.ts";
 import { BlobIdTable } from "./blob-ids.ts";
@@ -139,7 +140,9 @@ export class RepositoryWriter {
     if (this.#known.has(id)) return { id, added: false };
     this.#known.add(id);
     // A thread hop costs more than hashing and sealing a small blob here.
-    await this.#addSealed(type, id, plaintext.length, sealBlob(this.#key, plaintext, this.#levelFor(type)));
+    const sealed = sealBlob(this.#key, plaintext, this.#levelFor(type));
+    await this.#addSealed(type, id, plaintext.length, sealed);
+    freeNow(sealed.sealed);
     return { id, added: true };
   }
 
@@ -203,6 +206,8 @@ export class RepositoryWriter {
           if (added) await this.#addSealed("data", blob.id, lengths[i] ?? 0, blob);
           results.push({ id: blob.id, added });
         }
+        // Copied into packs: the sealed bytes (one buffer for a batch) are garbage.
+        for (const blob of sealedBlobs) if ("sealed" in blob) freeNow(blob.sealed);
         return results;
       })
       .finally(release);

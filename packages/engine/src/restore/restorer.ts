@@ -2,6 +2,7 @@ import { link, lstat, mkdir, readdir, rename, rm, symlink } from "node:fs/promis
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { EngineError, isEngineError } from "../errors.ts";
+import { freeNow } from "../memory.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
 import { type DecodedBlob, WorkerSealer } from "../repository/blob-sealer.ts";
 import { type BlobLocation, decodeBlob, RepositoryReader } from "../repository/reader.ts";
@@ -343,29 +344,34 @@ class Restore {
   }
 
   async #writeBlobs(blobs: PlannedBlob<ContentFile>[], results: DecodedBlob[]): Promise<void> {
-    for (const [i, blob] of blobs.entries()) {
-      this.#signal?.throwIfAborted();
-      const result = results[i]!;
-      const targets = blob.targets.filter((target) => !target.file.failed);
-      if (targets.length === 0) continue;
-      if ("error" in result) {
-        for (const { file } of targets) await this.#failFile(file, result.error);
-        continue;
-      }
-      const { plaintext } = result;
-      for (const { file, offset } of targets) {
-        if (file.failed) continue;
-        this.#meter.state.currentFile = file.item.display;
-        try {
-          await this.#writer.write(file, offset, plaintext);
-        } catch (error) {
-          await this.#failFile(file, error);
+    try {
+      for (const [i, blob] of blobs.entries()) {
+        this.#signal?.throwIfAborted();
+        const result = results[i]!;
+        const targets = blob.targets.filter((target) => !target.file.failed);
+        if (targets.length === 0) continue;
+        if ("error" in result) {
+          for (const { file } of targets) await this.#failFile(file, result.error);
           continue;
         }
-        this.#meter.state.bytesDone += plaintext.length;
-        file.blobsLeft--;
-        if (file.blobsLeft === 0) await this.#finishFile(file);
+        const { plaintext } = result;
+        for (const { file, offset } of targets) {
+          if (file.failed) continue;
+          this.#meter.state.currentFile = file.item.display;
+          try {
+            await this.#writer.write(file, offset, plaintext);
+          } catch (error) {
+            await this.#failFile(file, error);
+            continue;
+          }
+          this.#meter.state.bytesDone += plaintext.length;
+          file.blobsLeft--;
+          if (file.blobsLeft === 0) await this.#finishFile(file);
+        }
       }
+    } finally {
+      // Written (files keep no reference): the plaintexts, one buffer from a sealing thread, are garbage.
+      for (const result of results) if ("plaintext" in result) freeNow(result.plaintext);
     }
   }
 
