@@ -279,9 +279,15 @@ export class RepositoryWriter {
         tail.copy(staging, pending.bytes);
         const bytes = staging.subarray(0, pending.bytes + tail.length);
         const id = createHash("sha256").update(bytes).digest("hex");
-        await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal });
-        // Saved: no backend keeps the bytes it was given, so the buffer is free for another pack.
-        if (staging.length === this.#stagingBytes) this.#stagingPool.push(staging);
+        // Free for another pack once the backend has read it (a local disk then still syncs the file), or once
+        // saved: no backend keeps the bytes it was given.
+        let held = staging.length === this.#stagingBytes;
+        const reuseStaging = () => {
+          if (held) this.#stagingPool.push(staging);
+          held = false;
+        };
+        await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal, onBodyRead: reuseStaging });
+        reuseStaging();
         this.stats.packsWritten++;
         if (this.#unindexed.length === 0) this.#oldestUnindexedAt = Date.now();
         this.#unindexed.push({ id, blobs });

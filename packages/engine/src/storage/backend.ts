@@ -18,8 +18,14 @@ export type StreamSource = { size: number; open: () => Readable };
 export type SaveData = Uint8Array | StreamSource;
 
 export type SignalOptions = { signal?: AbortSignal };
-/** `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it. */
-export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined };
+/**
+ * `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it.
+ * `onBodyRead` is called once the backend has read all of `data` and will not read it again, while it may still be
+ * making the file durable: the caller may reuse the memory from then on (a local disk's fsync takes longer than the
+ * write). A backend may never call it; the memory is then free when save settles. A failure after it is not
+ * retried (the body may be gone): the retry wrapper only looks whether the file arrived.
+ */
+export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined; onBodyRead?: () => void };
 /**
  * `offset` defaults to 0; without `length` the load runs to the end of the file. `into`: memory the backend may
  * read into when it is long enough (the result is then a view of it), so a caller reading many ranges can reuse
