@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { setFlagsFromString } from "node:v8";
 import { openRepository, openStorage, type Repository } from "@e3/engine";
 import { opened, UsageError } from "./exit.ts";
 
@@ -55,4 +56,19 @@ export function cancellation(): AbortSignal {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   return controller.signal;
+}
+
+/**
+ * For the commands that stream a lot through memory (backup, sync, prune, and the agent that runs them): megabytes of
+ * short-lived garbage a second. V8 sizes its heap by the machine's memory and, under that load, grows the young
+ * generation and lets the old one fill with promoted garbage before collecting. Keeping the young generation at its
+ * initial size and collecting the old one sooner costs ~5 % CPU and lowers the peak RSS by a third (bench/sync.ts:
+ * 320 -> ~190 MiB for 20 000 uploads). A backup, whose young generation is busy with file records, keeps its young
+ * generation and only collects the old one sooner: its first backup of the 256 MiB bench:engine set peaked at
+ * 334-354 MiB and then at 261-306 MiB for the same CPU, where both flags cost it 8 % more. The flags are read
+ * whenever V8 resizes, so setting them at start applies.
+ */
+export function collectGarbageSooner(generations: "young and old" | "old only" = "young and old"): void {
+  if (generations === "young and old") setFlagsFromString("--semi-space-growth-factor=1");
+  setFlagsFromString(`--heap-growing-percent=${generations === "young and old" ? 15 : 30}`);
 }

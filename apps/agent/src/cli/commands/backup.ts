@@ -3,7 +3,7 @@ import { backup } from "@e3/engine";
 import { z } from "zod";
 import { withBackupSource } from "../../agent/backup-source.ts";
 import { platformFor } from "../../platform/index.ts";
-import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
+import { cancellation, collectGarbageSooner, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { formatBytes, formatDuration, progressPrinter } from "../output.ts";
 
 /** restic's --pack-size: MiB, 4 to 128. */
@@ -37,6 +37,7 @@ const limitUploadSchema = z.coerce
 const compressionSchema = z.enum(["auto", "off", "max"], { error: "--compression must be auto, off or max" });
 
 export async function backupCommand(args: string[]): Promise<number> {
+  collectGarbageSooner("old only");
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

@@ -10,9 +10,9 @@ import {
   snapshotDocument,
 } from "@e3/engine";
 import { z } from "zod";
-import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
+import { cancellation, collectGarbageSooner, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { progressPrinter, table } from "../output.ts";
-import { collectGarbageSooner, parseMaxUnused, pruneJson, pruneLines, pruneOptions, repackOptions } from "./prune.ts";
+import { parseMaxUnused, pruneJson, pruneLines, pruneOptions, repackOptions } from "./prune.ts";
 
 const counts = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
 const windows = ["", "-hourly", "-daily", "-weekly", "-monthly", "-yearly"] as const;

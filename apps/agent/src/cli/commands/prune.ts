@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
 import { type PruneSummary, prune } from "@e3/engine";
-import { cancellation, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
+import { cancellation, collectGarbageSooner, commonOptions, exitCodes, open, print, UsageError } from "../context.ts";
 import { formatBytes, progressPrinter } from "../output.ts";
 import { packSizeSchema, parseByteSize } from "./backup.ts";
 
@@ -66,16 +65,6 @@ export function pruneLines(summary: PruneSummary): string {
 /** The summary as one JSON line. */
 export function pruneJson(summary: PruneSummary) {
   return { message_type: "prune_summary", ...summary };
-}
-
-/**
- * Prune reads every tree and repacks blob by blob: tens of megabytes of short-lived buffers whose memory V8 returns
- * only when it collects, and by default it lets the young generation grow and the old one fill before it does.
- * Keeping both small (as the sync command does) lowers prune's peak RSS (bench:prune) for a little more CPU.
- */
-export function collectGarbageSooner(): void {
-  setFlagsFromString("--semi-space-growth-factor=1");
-  setFlagsFromString("--heap-growing-percent=15");
 }
 
 export async function pruneCommand(args: string[]): Promise<number> {

@@ -11,7 +11,7 @@ import { agentVersion } from "../../agent/version.ts";
 import { platformFor } from "../../platform/index.ts";
 import { AgentStatus } from "../../status-page/agent-status.ts";
 import { type StatusPage, startStatusPage } from "../../status-page/server.ts";
-import { cancellation, exitCodes } from "../context.ts";
+import { cancellation, collectGarbageSooner, exitCodes } from "../context.ts";
 
 // The agent in the foreground (what the service manager starts): the poll loop plus the local status page. A machine
 // that is not enrolled yet waits, its status page offering the enrollment form, until it is (there or with
@@ -19,6 +19,8 @@ import { cancellation, exitCodes } from "../context.ts";
 
 export async function runCommand(args: string[]): Promise<number> {
   parseArgs({ args, allowPositionals: false, options: { help: { type: "boolean", short: "h", default: false } } });
+  // The agent runs backups, syncs and prunes in this process.
+  collectGarbageSooner();
   const { configFile, stateDir, logFile, pollSeconds } = agentPaths();
   // Every line goes to the console (the journal, under systemd) and to the rotating log file.
   const log = new RotatingLog(logFile, { onError: (message) => process.stderr.write(`e3-backup-agent: ${message}\n`) });

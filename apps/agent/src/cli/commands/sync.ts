@@ -1,10 +1,9 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
 import { openSyncTarget, parseSize, syncFolder } from "@e3/engine";
 import { z } from "zod";
-import { cancellation, exitCodes, print, UsageError } from "../context.ts";
+import { cancellation, collectGarbageSooner, exitCodes, print, UsageError } from "../context.ts";
 import { formatBytes, formatDuration, progressPrinter } from "../output.ts";
 
 // e3-backup-agent sync SRC DEST: rclone-compatible folder mirroring to S3 or a folder. The object cache and the
@@ -20,13 +19,8 @@ const countSchema = (flag: string) =>
 const modeSchema = z.enum(["copy", "sync"], { error: "--mode must be copy or sync" });
 
 export async function syncCommand(args: string[]): Promise<number> {
-  // A sync is one SDK request per changed file: megabytes of short-lived garbage a second. V8 sizes its heap by
-  // the machine's memory and, under that load, grows the young generation (to ~100 MiB on a 24 GiB host) and lets
-  // the old one fill with promoted garbage before collecting. Keeping the young generation at its initial size and
-  // collecting the old one sooner costs ~5 % CPU and keeps the peak RSS near rclone's (measured by bench/sync.ts:
-  // 320 -> ~190 MiB for 20 000 uploads). Both flags are read whenever V8 resizes, so setting them now applies.
-  setFlagsFromString("--semi-space-growth-factor=1");
-  setFlagsFromString("--heap-growing-percent=15");
+  // One SDK request per changed file: the young generation grew to ~100 MiB on a 24 GiB host.
+  collectGarbageSooner();
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
