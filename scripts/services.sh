@@ -153,11 +153,15 @@ port_holder() {
   fi
 }
 
-# Polls for up to 20 s; gives up early when our process has died.
+# Polls for up to 60 s (a first start on a busy machine, right after the Go build, can be slow); gives up early when
+# the process has exited. Liveness is `kill -0`, not s3_ours: until the exec chain setsid -> nohup -> versitygw
+# completes, /proc/<pid>/exe still names setsid or nohup, and a check made then would call a healthy start dead.
 wait_for_s3() {
-  for _ in $(seq 1 80); do
+  local pid
+  pid="$(cat "$s3_pid")"
+  for _ in $(seq 1 240); do
     s3_answers && return 0
-    s3_ours || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.25
   done
   return 1
@@ -187,7 +191,10 @@ s3_up() {
   fi
   wait_for_s3 && return
   tail -n 20 "$s3_log" >&2 || true
-  fail "versitygw did not answer on 127.0.0.1:$s3_port within 20 s; its log ($s3_log) is above"
+  if kill -0 "$(cat "$s3_pid")" 2>/dev/null; then
+    fail "versitygw runs but did not answer on 127.0.0.1:$s3_port within 60 s; its log ($s3_log) is above"
+  fi
+  fail "versitygw exited before it answered on 127.0.0.1:$s3_port; its log ($s3_log) is above"
 }
 
 s3_down() {
