@@ -125,22 +125,6 @@ describe("LocalBackend on disk", () => {
     ).rejects.toMatchObject({ code: "ACCESS_DENIED", transient: false });
   });
 
-  it("says when it has read the body: the caller may reuse the memory while the file is made durable", async () => {
-    const backend = new LocalBackend(freshFolder());
-    const bytes = randomBytes(3 * 1024 * 1024);
-    const original = Buffer.from(bytes);
-    const pack = { type: "data" as const, name: name("8") };
-    let reads = 0;
-    await backend.save(pack, bytes, {
-      onBodyRead: () => {
-        reads++;
-        bytes.fill(0);
-      },
-    });
-    expect(reads).toBe(1);
-    expect((await backend.load(pack)).equals(original)).toBe(true);
-  });
-
   it("streams a large body to disk and reads ranges across its 8 MiB read chunks", async () => {
     const backend = new LocalBackend(freshFolder());
     const bytes = randomBytes(20 * 1024 * 1024 + 3);

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { seal } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
 import { freeNow } from "../memory.ts";
@@ -8,6 +6,7 @@ import { withLock } from "../repository/lock.ts";
 import { type BlobType, encodePackTail } from "../repository/pack.ts";
 import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
+import { StagedPack } from "../repository/staged-pack.ts";
 import { compressionLevels } from "../repository/writer.ts";
 import { compressFrame } from "../repository/zstd.ts";
 import { blobFlags } from "./blob-table.ts";
@@ -363,9 +362,9 @@ function summarise(
  * verified as restic's repack does before it is copied (MAC, then the SHA-256 of its plaintext against its id): a
  * damaged blob stops the prune before anything is deleted, even one whose bytes were sealed wrong in the first
  * place. The sealed bytes are copied as they are (same key, self-contained ciphertext), except that with
- * repackUncompressed a blob stored uncompressed is compressed and sealed again. Memory stays at two staging buffers (one per
- * type, ~24 MiB, allocated once) plus the ranges being read: used blobs are read in runs of at most 4 MiB, never
- * whole packs, and a new pack is streamed from its staging buffer.
+ * repackUncompressed a blob stored uncompressed is compressed and sealed again. Memory stays at the ranges being read:
+ * used blobs are read in runs of at most 4 MiB, never whole packs, and new packs are staged in temporary files
+ * (staged-pack.ts), one per type, streamed to the storage from there.
  */
 async function repack(
   repository: Repository,
@@ -376,26 +375,16 @@ async function repack(
   const { table } = state;
   const { signal, meter } = options;
   type Staged = { id: string; type: BlobType; length: number; uncompressedLength?: number };
-  type OpenPack = { blobs: Staged[]; bytes: number; staging: Buffer };
-  // A pack is cut once it reaches packSize, so it never holds more than that plus one blob (chunks are ≤ 8 MiB).
-  const stagingBytes = options.packSize + 9 * 1024 * 1024;
+  type OpenPack = { blobs: Staged[]; file: StagedPack };
   const open: Partial<Record<BlobType, OpenPack>> = {};
   const entries: PackEntry[] = [];
   let compressed = 0;
   const finish = async (type: BlobType) => {
     const pending = open[type];
-    if (!pending || pending.blobs.length === 0) return;
+    if (!pending) return;
+    delete open[type];
     const { tail, blobs } = encodePackTail(repository.key, pending.blobs);
-    const body = pending.staging.subarray(0, pending.bytes);
-    const id = createHash("sha256").update(body).update(tail).digest("hex");
-    const size = body.length + tail.length;
-    await repository.storage.save(
-      { type: "data", name: id },
-      { size, open: () => Readable.from([body, tail]) },
-      { signal },
-    );
-    pending.blobs = [];
-    pending.bytes = 0;
+    const { id, size } = await pending.file.saveTo(repository.storage, tail, { signal });
     // The new pack's blobs go into the table, so the index is written from the table alone.
     const number = state.packs.length;
     const entry: PackEntry = { id, first: table.count, count: blobs.length, size, indexed: true };
@@ -429,22 +418,10 @@ async function repack(
     }
     let pending = open[location.type];
     if (!pending) {
-      // Data packs fill up; tree packs are mostly small, so theirs grows as needed.
-      pending = { blobs: [], bytes: 0, staging: Buffer.allocUnsafe(location.type === "data" ? stagingBytes : 1 << 20) };
+      pending = { blobs: [], file: new StagedPack() };
       open[location.type] = pending;
     }
-    if (pending.bytes + sealed.length > pending.staging.length) {
-      const grown = Buffer.allocUnsafe(
-        Math.min(
-          Math.max(stagingBytes, pending.bytes + sealed.length),
-          Math.max(2 * pending.staging.length, pending.bytes + sealed.length),
-        ),
-      );
-      pending.staging.copy(grown, 0, 0, pending.bytes);
-      pending.staging = grown;
-    }
-    sealed.copy(pending.staging, pending.bytes);
-    pending.bytes += sealed.length;
+    const room = pending.file.append(sealed);
     // Only the check needed the plaintext: garbage now, like a resealed copy once it is staged.
     freeNow(plaintext);
     if (sealed !== stored) freeNow(sealed);
@@ -454,52 +431,62 @@ async function repack(
       length: location.length,
       ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
     });
-    if (pending.bytes >= options.packSize) await finish(location.type);
+    if (pending.file.size >= options.packSize) await finish(location.type);
+    await room;
   };
-  for (const plan of packs) {
-    signal?.throwIfAborted();
-    // Used blobs in file order, grouped into runs of neighbours read with one request each.
-    const used: number[] = [];
-    for (let record = plan.first; record < plan.first + plan.count; record++) {
-      if (table.has(record, blobFlags.used)) used.push(record);
-    }
-    used.sort((a, b) => table.location(a).offset - table.location(b).offset);
-    const runs: number[][] = [];
-    for (const record of used) {
-      const run = runs.at(-1);
-      const location = table.location(record);
-      const last = run ? table.location(run.at(-1)!) : undefined;
-      const start = run ? table.location(run[0]!).offset : 0;
-      if (
-        run &&
-        last &&
-        last.offset + last.length === location.offset &&
-        location.offset + location.length - start <= maxRunBytes
-      ) {
-        run.push(record);
-      } else runs.push([record]);
-    }
-    const load = (run: number[]) => {
-      const first = table.location(run[0]!);
-      const end = table.location(run.at(-1)!);
-      return repository.storage.load(
-        { type: "data", name: plan.id },
-        { offset: first.offset, length: end.offset + end.length - first.offset, signal },
-      );
-    };
-    // One run read ahead while the previous one is copied.
-    let next = runs.length ? load(runs[0]!) : undefined;
-    for (const [i, run] of runs.entries()) {
-      const bytes = await next!;
-      next = i + 1 < runs.length ? load(runs[i + 1]!) : undefined;
-      const base = table.location(run[0]!).offset;
-      for (const record of run) {
-        const location = table.location(record);
-        await copy(record, bytes.subarray(location.offset - base, location.offset - base + location.length), plan.id);
+  const copyUsedBlobs = async () => {
+    for (const plan of packs) {
+      signal?.throwIfAborted();
+      // Used blobs in file order, grouped into runs of neighbours read with one request each.
+      const used: number[] = [];
+      for (let record = plan.first; record < plan.first + plan.count; record++) {
+        if (table.has(record, blobFlags.used)) used.push(record);
       }
-      meter.state.bytesDone += bytes.length;
+      used.sort((a, b) => table.location(a).offset - table.location(b).offset);
+      const runs: number[][] = [];
+      for (const record of used) {
+        const run = runs.at(-1);
+        const location = table.location(record);
+        const last = run ? table.location(run.at(-1)!) : undefined;
+        const start = run ? table.location(run[0]!).offset : 0;
+        if (
+          run &&
+          last &&
+          last.offset + last.length === location.offset &&
+          location.offset + location.length - start <= maxRunBytes
+        ) {
+          run.push(record);
+        } else runs.push([record]);
+      }
+      const load = (run: number[]) => {
+        const first = table.location(run[0]!);
+        const end = table.location(run.at(-1)!);
+        return repository.storage.load(
+          { type: "data", name: plan.id },
+          { offset: first.offset, length: end.offset + end.length - first.offset, signal },
+        );
+      };
+      // One run read ahead while the previous one is copied.
+      let next = runs.length ? load(runs[0]!) : undefined;
+      for (const [i, run] of runs.entries()) {
+        const bytes = await next!;
+        next = i + 1 < runs.length ? load(runs[i + 1]!) : undefined;
+        const base = table.location(run[0]!).offset;
+        for (const record of run) {
+          const location = table.location(record);
+          await copy(record, bytes.subarray(location.offset - base, location.offset - base + location.length), plan.id);
+        }
+        meter.state.bytesDone += bytes.length;
+      }
+      meter.state.filesDone++;
     }
-    meter.state.filesDone++;
+  };
+  try {
+    await copyUsedBlobs();
+  } catch (error) {
+    // Left open by the failure: their files go (what they held is named by no index).
+    for (const pending of Object.values(open)) await pending.file.discard();
+    throw error;
   }
   await finish("data");
   await finish("tree");

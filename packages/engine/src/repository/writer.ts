@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { maxChunkSize } from "../chunker/rabin.ts";
 import type { CryptoKey } from "../crypto/seal.ts";
 import { freeNow } from "../memory.ts";
 import type { StorageBackend } from "../storage/backend.ts";
@@ -16,6 +15,7 @@ import {
 import { type IndexedPack, indexDocument } from "./index-file.ts";
 import { type BlobType, encodePackTail } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
+import { StagedPack } from "./staged-pack.ts";
 import { encodeUnpacked } from "./unpacked.ts";
 
 // Writes blobs into packs (data and tree blobs never share a pack), then index files naming them, then snapshots:
@@ -24,10 +24,11 @@ import { encodeUnpacked } from "./unpacked.ts";
 // An index file is written every few packs, so after a crash the next backup finds those packs and re-uploads
 // nothing they hold.
 //
-// A sealed blob is copied into its pack's staging buffer as soon as it comes back from sealing, and staging buffers
-// are reused pack after pack. Holding the sealed blobs until the pack was complete kept them alive long enough to
+// A sealed blob goes into its pack's temporary file (staged-pack.ts) as soon as it comes back from sealing, and its
+// memory is freed once written. Holding the sealed blobs until the pack was complete kept them alive long enough to
 // reach V8's old generation, where their memory waited for a full collection: the main thread's external memory
-// peaked at ~210 MiB during a 128 MiB backup, about twice what was in flight.
+// peaked at ~210 MiB during a 128 MiB backup, about twice what was in flight. Staging packs in memory instead cost a
+// 24 MiB buffer per pack in flight.
 
 export type Compression = "auto" | "off" | "max";
 
@@ -68,10 +69,10 @@ export type WriterStats = {
   packsWritten: number;
 };
 
-/** A blob in an open pack: its sealed bytes are already in the pack's staging buffer. */
+/** A blob in an open pack: its sealed bytes are in the pack's file, or on their way there. */
 type StagedBlob = { id: string; type: BlobType; length: number; uncompressedLength?: number };
-/** A pack being filled: its blobs back to back in `staging` (from the pool, or a larger one for a huge tree blob). */
-type OpenPack = { blobs: StagedBlob[]; bytes: number; staging: Buffer | null };
+/** A pack being filled: its blobs back to back in `file`, opened with the first blob. */
+type OpenPack = { blobs: StagedBlob[]; file: StagedPack | null };
 
 export class RepositoryWriter {
   readonly #key: CryptoKey;
@@ -86,13 +87,9 @@ export class RepositoryWriter {
   readonly #packsPerIndex: number;
   readonly #signal: AbortSignal | undefined;
   readonly #pending: Record<BlobType, OpenPack> = {
-    data: { blobs: [], bytes: 0, staging: null },
-    tree: { blobs: [], bytes: 0, staging: null },
+    data: { blobs: [], file: null },
+    tree: { blobs: [], file: null },
   };
-  /** Staging buffers of packs that finished uploading, for the next packs. */
-  readonly #stagingPool: Buffer[] = [];
-  /** A pack is cut once it reaches the pack size, so it holds at most that plus one blob (data blobs ≤ 8 MiB). */
-  readonly #stagingBytes: number;
   /** Small data blobs waiting to go to the sealing threads together. */
   readonly #batch: {
     plaintext: Buffer;
@@ -114,7 +111,6 @@ export class RepositoryWriter {
     this.#key = key;
     this.#storage = storage;
     this.#packSize = options.packSize ?? defaultPackSize;
-    this.#stagingBytes = this.#packSize + maxChunkSize + 64 * 1024;
     this.#level = compressionLevels[options.compression ?? "auto"];
     this.#sealer = options.sealer ?? inlineSealer(key);
     this.#known = options.known ?? new BlobIdTable();
@@ -228,16 +224,16 @@ export class RepositoryWriter {
     counts.dataAdded += plaintextLength;
     counts.dataAddedPacked += sealed.sealed.length;
     const pending = this.#pending[type];
-    pending.staging = this.#roomFor(pending, sealed.sealed.length);
-    sealed.sealed.copy(pending.staging, pending.bytes);
+    pending.file ??= new StagedPack();
+    const room = pending.file.append(sealed.sealed);
     pending.blobs.push({
       id,
       type,
       length: sealed.sealed.length,
       ...(sealed.uncompressedLength !== undefined ? { uncompressedLength: sealed.uncompressedLength } : {}),
     });
-    pending.bytes += sealed.sealed.length;
-    if (pending.bytes >= this.#packSize) await this.#startPack(type);
+    if (pending.file.size >= this.#packSize) await this.#startPack(type);
+    await room;
   }
 
   #track(work: Promise<void>): void {
@@ -253,41 +249,16 @@ export class RepositoryWriter {
     if (this.#failure) throw this.#failure.error;
   }
 
-  /**
-   * The pack's staging buffer with room for `length` more bytes: its own, one from the pool, or a larger copy (a tree
-   * blob can outgrow the usual room).
-   */
-  #roomFor(pending: OpenPack, length: number): Buffer {
-    const staging = pending.staging ?? this.#stagingPool.pop() ?? Buffer.allocUnsafe(this.#stagingBytes);
-    if (pending.bytes + length <= staging.length) return staging;
-    const larger = Buffer.allocUnsafe(pending.bytes + length + 64 * 1024);
-    staging.copy(larger, 0, 0, pending.bytes);
-    if (staging.length === this.#stagingBytes) this.#stagingPool.push(staging);
-    return larger;
-  }
-
   /** Takes the open pack of `type` and uploads it; waits while too many uploads are in flight. */
   async #startPack(type: BlobType): Promise<void> {
-    const pending = this.#pending[type];
-    if (pending.blobs.length === 0) return;
-    this.#pending[type] = { blobs: [], bytes: 0, staging: null };
+    const { blobs: staged, file } = this.#pending[type];
+    if (!file) return;
+    this.#pending[type] = { blobs: [], file: null };
     const release = await this.#uploading.acquire();
     this.#track(
       (async () => {
-        const { tail, blobs } = encodePackTail(this.#key, pending.blobs);
-        const staging = this.#roomFor(pending, tail.length);
-        tail.copy(staging, pending.bytes);
-        const bytes = staging.subarray(0, pending.bytes + tail.length);
-        const id = createHash("sha256").update(bytes).digest("hex");
-        // Free for another pack once the backend has read it (a local disk then still syncs the file), or once
-        // saved: no backend keeps the bytes it was given.
-        let held = staging.length === this.#stagingBytes;
-        const reuseStaging = () => {
-          if (held) this.#stagingPool.push(staging);
-          held = false;
-        };
-        await this.#storage.save({ type: "data", name: id }, bytes, { signal: this.#signal, onBodyRead: reuseStaging });
-        reuseStaging();
+        const { tail, blobs } = encodePackTail(this.#key, staged);
+        const { id } = await file.saveTo(this.#storage, tail, { signal: this.#signal });
         this.stats.packsWritten++;
         if (this.#unindexed.length === 0) this.#oldestUnindexedAt = Date.now();
         this.#unindexed.push({ id, blobs });
@@ -339,6 +310,10 @@ export class RepositoryWriter {
   async abandon(): Promise<void> {
     await this.#sendBatch().catch(() => {});
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    for (const type of ["data", "tree"] as const) {
+      await this.#pending[type].file?.discard();
+      this.#pending[type] = { blobs: [], file: null };
+    }
     await this.#writeIndex().catch(() => {});
   }
 }

@@ -18,14 +18,8 @@ export type StreamSource = { size: number; open: () => Readable };
 export type SaveData = Uint8Array | StreamSource;
 
 export type SignalOptions = { signal?: AbortSignal };
-/**
- * `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it.
- * `onBodyRead` is called once the backend has read all of `data` and will not read it again, while it may still be
- * making the file durable: the caller may reuse the memory from then on (a local disk's fsync takes longer than the
- * write). A backend may never call it; the memory is then free when save settles. A failure after it is not
- * retried (the body may be gone): the retry wrapper only looks whether the file arrived.
- */
-export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined; onBodyRead?: () => void };
+/** `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it. */
+export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined };
 /**
  * `offset` defaults to 0; without `length` the load runs to the end of the file. `into`: memory the backend may
  * read into when it is long enough (the result is then a view of it), so a caller reading many ranges can reuse
@@ -150,7 +144,8 @@ export function resolveRange(size: number, options: LoadOptions, handle: FileHan
 export async function readSaveData(data: SaveData, handle: FileHandle, signal?: AbortSignal): Promise<Buffer> {
   if (!isStreamSource(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const stream = data.open();
-  const chunks: Buffer[] = [];
+  // Filled as the chunks arrive, so the body is in memory once, not as chunks and again as their concatenation.
+  const body = Buffer.allocUnsafeSlow(data.size);
   let total = 0;
   const onAbort = () => stream.destroy(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -158,9 +153,12 @@ export async function readSaveData(data: SaveData, handle: FileHandle, signal?: 
     signal?.throwIfAborted();
     for await (const chunk of stream) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+      if (total + bytes.byteLength > data.size) {
+        total += bytes.byteLength;
+        break;
+      }
+      bytes.copy(body, total);
       total += bytes.byteLength;
-      if (total > data.size) break;
-      chunks.push(bytes);
     }
   } catch (error) {
     signal?.throwIfAborted();
@@ -171,7 +169,7 @@ export async function readSaveData(data: SaveData, handle: FileHandle, signal?: 
   }
   signal?.throwIfAborted();
   if (total !== data.size) throw sizeMismatch(handle, data.size, total);
-  return Buffer.concat(chunks, total);
+  return body;
 }
 
 export function sizeMismatch(handle: FileHandle, declared: number, actual: number): StorageError {

@@ -139,7 +139,6 @@ export class LocalBackend implements StorageBackend {
     try {
       try {
         await writeBody(file, data, handle, signal, options.bandwidth);
-        options.onBodyRead?.();
         // Read-only before it gets its final name, so the file is never writable under that name.
         await file.chmod(modes.file & ~0o222);
         await syncQuietly(file);

@@ -102,32 +102,10 @@ export class RetryBackend implements StorageBackend {
 
   save(handle: FileHandle, data: SaveData, options: SaveOptions = {}): Promise<void> {
     let earlierAttemptFailed = false;
-    let bodyRead = false;
-    const { onBodyRead } = options;
-    const attemptOptions: SaveOptions = onBodyRead
-      ? {
-          ...options,
-          onBodyRead: () => {
-            bodyRead = true;
-            onBodyRead();
-          },
-        }
-      : options;
     return this.#retry("save", describeHandle(handle), options.signal, async () => {
       try {
-        await this.#inner.save(handle, data, attemptOptions);
+        await this.#inner.save(handle, data, options);
       } catch (error) {
-        if (bodyRead) {
-          // The caller may have reused the body's memory since: no attempt can send it again. The file is there
-          // (the failure came after it was stored) or the save fails for good.
-          const stored = await this.#inner.stat(handle, options).catch(() => undefined);
-          if (stored?.size === sizeOf(data)) return;
-          const message = error instanceof Error ? error.message : String(error);
-          throw new StorageError("STORAGE_ERROR", `${message} (after its body was written: not retried)`, {
-            cause: error,
-            transient: false,
-          });
-        }
         // A failed attempt may still have stored the file (the response was lost). Write-once names are content
         // hashes, so a file of the same size under the same name is this very file.
         if (earlierAttemptFailed && isStorageError(error, "ALREADY_EXISTS")) {

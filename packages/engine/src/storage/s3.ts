@@ -17,6 +17,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { freeNow } from "../memory.ts";
 import {
   checkHandle,
   configHandle,
@@ -211,8 +212,10 @@ export class S3Backend implements StorageBackend {
     const key = this.#key(handle);
     signal?.throwIfAborted();
     const size = sizeOf(data);
-    // Streams larger than one part go up in parts, so no more than a part per upload is ever held in memory.
-    if (size >= this.#multipartThreshold || (isStreamSource(data) && size > this.#partSize)) {
+    // Large bodies go up in parts. Below the threshold a streamed body is read whole for one PUT: that holds no
+    // more than a multipart upload's parts in flight would (the defaults: 64 MiB = 4 parts of 16 MiB), and a pack
+    // staged in a file (16 MiB and its header) then costs one request, not four.
+    if (size >= this.#multipartThreshold) {
       // Refuse before sending gigabytes, not after (the conditional Complete still guards against a race).
       await this.#refuseExisting(handle, signal);
       await this.#saveMultipart(handle, key, data, size, signal, bandwidth);
@@ -231,6 +234,9 @@ export class S3Backend implements StorageBackend {
       this.#conditionalWrites = false;
       await this.#refuseExisting(handle, signal);
       await this.#put(handle, key, body, signal, false, bandwidth);
+    } finally {
+      // Read from a stream, the body is ours: a pack's 16 MiB go now, not at V8's next full collection.
+      if (isStreamSource(data)) freeNow(body);
     }
   }
 
