@@ -25,6 +25,7 @@ const readBackBytes = 1024 * 1024;
 export class StagedPack {
   readonly #path: string;
   readonly #hash: Hash = createHash("sha256");
+  readonly #opened: Promise<FsFile>;
   /** The open file, then each write in turn: writes land in order, and a failed one fails all that follow. */
   #written: Promise<FsFile>;
   /** Appended bytes not yet handed to a write. */
@@ -37,7 +38,7 @@ export class StagedPack {
 
   constructor(folder: string = tmpdir()) {
     this.#path = join(folder, `e3-pack-${randomBytes(8).toString("hex")}`);
-    this.#written = open(this.#path, "wx+", 0o600).then(
+    this.#opened = open(this.#path, "wx+", 0o600).then(
       async (file) => {
         this.#unlinked = await unlink(this.#path).then(
           () => true,
@@ -49,7 +50,8 @@ export class StagedPack {
         throw stagingError(error, folder);
       },
     );
-    this.#written.catch(() => {}); // the failure reaches whoever waits for room or finishes
+    this.#opened.catch(() => {}); // the failure reaches whoever waits for room or finishes
+    this.#written = this.#opened;
   }
 
   /** Bytes appended so far. */
@@ -136,7 +138,8 @@ export class StagedPack {
     if (this.#gathering) freeNow(this.#gathering);
     this.#gathering = null;
     this.#gathered = 0;
-    const file = await this.#written.catch(() => null);
+    await this.#written.catch(() => {}); // no write may still be under way when the file closes
+    const file = await this.#opened.catch(() => null);
     await file?.close().catch(() => {});
     if (file && !this.#unlinked) await unlink(this.#path).catch(() => {});
   }
