@@ -3,7 +3,7 @@ import { EngineError } from "../errors.ts";
 import { freeNow } from "../memory.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
 import { withLock } from "../repository/lock.ts";
-import { type BlobType, encodePackTail } from "../repository/pack.ts";
+import type { BlobType } from "../repository/pack.ts";
 import { decodeBlob, RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
 import { StagedPack } from "../repository/staged-pack.ts";
@@ -374,17 +374,14 @@ async function repack(
 ): Promise<{ packs: number; entries: PackEntry[]; compressed: number }> {
   const { table } = state;
   const { signal, meter } = options;
-  type Staged = { id: string; type: BlobType; length: number; uncompressedLength?: number };
-  type OpenPack = { blobs: Staged[]; file: StagedPack };
-  const open: Partial<Record<BlobType, OpenPack>> = {};
+  const open: Partial<Record<BlobType, StagedPack>> = {};
   const entries: PackEntry[] = [];
   let compressed = 0;
   const finish = async (type: BlobType) => {
-    const pending = open[type];
-    if (!pending) return;
+    const pack = open[type];
+    if (!pack) return;
     delete open[type];
-    const { tail, blobs } = encodePackTail(repository.key, pending.blobs);
-    const { id, size } = await pending.file.saveTo(repository.storage, tail, { signal });
+    const { id, size, blobs } = await pack.saveTo(repository.key, repository.storage, { signal });
     // The new pack's blobs go into the table, so the index is written from the table alone.
     const number = state.packs.length;
     const entry: PackEntry = { id, first: table.count, count: blobs.length, size, indexed: true };
@@ -416,22 +413,20 @@ async function repack(
       location.uncompressedLength = plaintext.length;
       compressed++;
     }
-    let pending = open[location.type];
-    if (!pending) {
-      pending = { blobs: [], file: new StagedPack() };
-      open[location.type] = pending;
-    }
-    const room = pending.file.append(sealed);
+    const target = open[location.type] ?? new StagedPack();
+    open[location.type] = target;
+    const room = target.add(
+      {
+        id: location.id,
+        type: location.type,
+        ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
+      },
+      sealed,
+    );
     // Only the check needed the plaintext: garbage now, like a resealed copy once it is staged.
     freeNow(plaintext);
     if (sealed !== stored) freeNow(sealed);
-    pending.blobs.push({
-      id: location.id,
-      type: location.type,
-      length: location.length,
-      ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
-    });
-    if (pending.file.size >= options.packSize) await finish(location.type);
+    if (target.size >= options.packSize) await finish(location.type);
     await room;
   };
   const copyUsedBlobs = async () => {
@@ -485,7 +480,7 @@ async function repack(
     await copyUsedBlobs();
   } catch (error) {
     // Left open by the failure: their files go (what they held is named by no index).
-    for (const pending of Object.values(open)) await pending.file.discard();
+    for (const pack of Object.values(open)) await pack.discard();
     throw error;
   }
   await finish("data");

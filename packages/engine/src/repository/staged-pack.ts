@@ -3,9 +3,11 @@ import { type FileHandle as FsFile, open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import type { CryptoKey } from "../crypto/seal.ts";
 import { freeNow } from "../memory.ts";
 import type { SaveOptions, StorageBackend, StreamSource } from "../storage/backend.ts";
 import { StorageError } from "../storage/errors.ts";
+import { type BlobType, encodePackTail, type PackedBlob } from "./pack.ts";
 
 // A pack being assembled in a temporary file, as restic assembles its packs: the packs a backup has in flight (one
 // filling per blob type, a few uploading) then cost page cache instead of process memory. In memory each was a
@@ -22,8 +24,13 @@ const maxInFlightBytes = 4 * writeBytes;
 /** Bytes per read when the backend reads the pack back. */
 const readBackBytes = 1024 * 1024;
 
+/** A blob as its pack's header lists it; its sealed length comes from the bytes added. */
+export type StagedBlob = { id: string; type: BlobType; uncompressedLength?: number };
+
 export class StagedPack {
   readonly #path: string;
+  /** The blobs added, in file order, with their sealed lengths: what the header lists. */
+  readonly #blobs: (StagedBlob & { length: number })[] = [];
   readonly #hash: Hash = createHash("sha256");
   readonly #opened: Promise<FsFile>;
   /** The open file, then each write in turn: writes land in order, and a failed one fails all that follow. */
@@ -60,11 +67,17 @@ export class StagedPack {
   }
 
   /**
-   * Appends `bytes` after everything appended before; the pack's id covers them. They are copied before this returns,
-   * so the caller may free them at once. The promise settles when there is room for more: it waits while the disk
-   * is behind, and rejects when a write failed.
+   * Adds a sealed blob after those added before. Its bytes are copied before this returns, so the caller may free
+   * them at once. The promise settles when there is room for more: it waits while the disk is behind, and rejects
+   * when a write failed.
    */
-  append(bytes: Uint8Array): Promise<void> {
+  add(blob: StagedBlob, sealed: Uint8Array): Promise<void> {
+    this.#blobs.push({ ...blob, length: sealed.byteLength });
+    return this.#append(sealed);
+  }
+
+  /** Appends `bytes` after everything appended before; the pack's id covers them. */
+  #append(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
     for (let offset = 0; offset < bytes.byteLength; ) {
       this.#gathering ??= Buffer.allocUnsafeSlow(writeBytes);
@@ -106,10 +119,13 @@ export class StagedPack {
   }
 
   /**
-   * Waits for every append; returns the pack's id (SHA-256 of its bytes) and its bytes as a body a backend reads, as
-   * often as its retries need. No appends afterwards.
+   * Appends the header listing the blobs, waits for every write, and returns the pack's id (SHA-256 of its bytes),
+   * where each blob sits, and its bytes as a body a backend reads, as often as its retries need. Nothing can be added
+   * afterwards.
    */
-  async finish(): Promise<{ id: string; body: StreamSource }> {
+  async finish(key: CryptoKey): Promise<{ id: string; blobs: PackedBlob[]; body: StreamSource }> {
+    const { tail, blobs } = encodePackTail(key, this.#blobs);
+    void this.#append(tail);
     this.#writeGathered();
     const file = await this.#written;
     const size = this.#handedOver;
@@ -118,16 +134,19 @@ export class StagedPack {
       // In bytes, so the stream reads one step ahead, not sixteen (an object stream's default).
       open: () => Readable.from(readBack(file, size), { objectMode: false, highWaterMark: readBackBytes }),
     };
-    return { id: this.#hash.digest("hex"), body };
+    return { id: this.#hash.digest("hex"), blobs, body };
   }
 
-  /** Appends the pack's tail, stores the pack under its id, and discards the file, also when that fails. */
-  async saveTo(storage: StorageBackend, tail: Uint8Array, options: SaveOptions): Promise<{ id: string; size: number }> {
+  /** Finishes the pack, stores it under its id, and discards the file, also when that fails. */
+  async saveTo(
+    key: CryptoKey,
+    storage: StorageBackend,
+    options: SaveOptions,
+  ): Promise<{ id: string; size: number; blobs: PackedBlob[] }> {
     try {
-      void this.append(tail);
-      const { id, body } = await this.finish();
+      const { id, blobs, body } = await this.finish(key);
       await storage.save({ type: "data", name: id }, body, options);
-      return { id, size: body.size };
+      return { id, size: body.size, blobs };
     } finally {
       await this.discard();
     }

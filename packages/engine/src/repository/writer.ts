@@ -13,7 +13,7 @@ import {
   sealBlob,
 } from "./blob-sealer.ts";
 import { type IndexedPack, indexDocument } from "./index-file.ts";
-import { type BlobType, encodePackTail } from "./pack.ts";
+import type { BlobType } from "./pack.ts";
 import { type Snapshot, snapshotDocument } from "./snapshot.ts";
 import { StagedPack } from "./staged-pack.ts";
 import { encodeUnpacked } from "./unpacked.ts";
@@ -69,11 +69,6 @@ export type WriterStats = {
   packsWritten: number;
 };
 
-/** A blob in an open pack: its sealed bytes are in the pack's file, or on their way there. */
-type StagedBlob = { id: string; type: BlobType; length: number; uncompressedLength?: number };
-/** A pack being filled: its blobs back to back in `file`, opened with the first blob. */
-type OpenPack = { blobs: StagedBlob[]; file: StagedPack | null };
-
 export class RepositoryWriter {
   readonly #key: CryptoKey;
   readonly #storage: StorageBackend;
@@ -86,10 +81,8 @@ export class RepositoryWriter {
   readonly #uploading: Semaphore;
   readonly #packsPerIndex: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #pending: Record<BlobType, OpenPack> = {
-    data: { blobs: [], file: null },
-    tree: { blobs: [], file: null },
-  };
+  /** The pack being filled per type, opened with its first blob. */
+  readonly #pending: Record<BlobType, StagedPack | null> = { data: null, tree: null };
   /** Small data blobs waiting to go to the sealing threads together. */
   readonly #batch: {
     plaintext: Buffer;
@@ -223,16 +216,17 @@ export class RepositoryWriter {
     else counts.treeBlobs++;
     counts.dataAdded += plaintextLength;
     counts.dataAddedPacked += sealed.sealed.length;
-    const pending = this.#pending[type];
-    pending.file ??= new StagedPack();
-    const room = pending.file.append(sealed.sealed);
-    pending.blobs.push({
-      id,
-      type,
-      length: sealed.sealed.length,
-      ...(sealed.uncompressedLength !== undefined ? { uncompressedLength: sealed.uncompressedLength } : {}),
-    });
-    if (pending.file.size >= this.#packSize) await this.#startPack(type);
+    this.#pending[type] ??= new StagedPack();
+    const pack = this.#pending[type];
+    const room = pack.add(
+      {
+        id,
+        type,
+        ...(sealed.uncompressedLength !== undefined ? { uncompressedLength: sealed.uncompressedLength } : {}),
+      },
+      sealed.sealed,
+    );
+    if (pack.size >= this.#packSize) await this.#startPack(type);
     await room;
   }
 
@@ -251,14 +245,13 @@ export class RepositoryWriter {
 
   /** Takes the open pack of `type` and uploads it; waits while too many uploads are in flight. */
   async #startPack(type: BlobType): Promise<void> {
-    const { blobs: staged, file } = this.#pending[type];
-    if (!file) return;
-    this.#pending[type] = { blobs: [], file: null };
+    const pack = this.#pending[type];
+    if (!pack) return;
+    this.#pending[type] = null;
     const release = await this.#uploading.acquire();
     this.#track(
       (async () => {
-        const { tail, blobs } = encodePackTail(this.#key, staged);
-        const { id } = await file.saveTo(this.#storage, tail, { signal: this.#signal });
+        const { id, blobs } = await pack.saveTo(this.#key, this.#storage, { signal: this.#signal });
         this.stats.packsWritten++;
         if (this.#unindexed.length === 0) this.#oldestUnindexedAt = Date.now();
         this.#unindexed.push({ id, blobs });
@@ -311,8 +304,8 @@ export class RepositoryWriter {
     await this.#sendBatch().catch(() => {});
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
     for (const type of ["data", "tree"] as const) {
-      await this.#pending[type].file?.discard();
-      this.#pending[type] = { blobs: [], file: null };
+      await this.#pending[type]?.discard();
+      this.#pending[type] = null;
     }
     await this.#writeIndex().catch(() => {});
   }
