@@ -24,6 +24,7 @@ import { RepositoryReader } from "../src/repository/reader.ts";
 import { openRepository, type Repository } from "../src/repository/repository.ts";
 import { type RestoreError, restoreSnapshot } from "../src/restore/restorer.ts";
 import type {
+  ChunkConsumer,
   FileHandle,
   FileInfo,
   FileType,
@@ -65,12 +66,18 @@ class CountingBackend implements StorageBackend {
   save(handle: FileHandle, data: SaveData, options?: SignalOptions): Promise<void> {
     return this.#inner.save(handle, data, options);
   }
-  async load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {
+  load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {
+    return this.#counted(handle, () => this.#inner.load(handle, options));
+  }
+  loadChunks(handle: FileHandle, consume: ChunkConsumer, options?: LoadOptions): Promise<void> {
+    return this.#counted(handle, () => this.#inner.loadChunks(handle, consume, options));
+  }
+  async #counted<T>(handle: FileHandle, load: () => Promise<T>): Promise<T> {
     if (handle.type === "data") this.packLoads.set(handle.name, (this.packLoads.get(handle.name) ?? 0) + 1);
     this.#inFlight++;
     this.mostInFlight = Math.max(this.mostInFlight, this.#inFlight);
     try {
-      return await this.#inner.load(handle, options);
+      return await load();
     } finally {
       this.#inFlight--;
     }

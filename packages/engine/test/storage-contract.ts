@@ -5,6 +5,7 @@ import {
   configHandle,
   type FileHandle,
   type FileType,
+  type LoadOptions,
   listAll,
   type StorageBackend,
   type StreamSource,
@@ -30,6 +31,13 @@ export function streamOf(bytes: Buffer, declared = bytes.byteLength, pieceSize =
         })(),
       ),
   };
+}
+
+/** A loadChunks gathered into one buffer, to compare with a load. */
+export async function loadAllChunks(backend: StorageBackend, file: FileHandle, options: LoadOptions): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  await backend.loadChunks(file, (chunk) => void pieces.push(Buffer.from(chunk)), options);
+  return Buffer.concat(pieces);
 }
 
 /** Runs `tasks` with at most `limit` in flight. */
@@ -125,6 +133,9 @@ export function storageContract(label: string, create: () => Promise<ContractFix
         expect(await backend.load(file, { offset, length }), `offset ${offset} length ${length}`).toEqual(
           bytes.subarray(start, end),
         );
+        expect(await loadAllChunks(backend, file, { offset, length }), `chunks at ${offset}, ${length}`).toEqual(
+          bytes.subarray(start, end),
+        );
       }
       for (const [offset, length] of [
         [size, 1],
@@ -140,7 +151,37 @@ export function storageContract(label: string, create: () => Promise<ContractFix
             code: "INVALID_RANGE",
           },
         );
+        await expect(loadAllChunks(backend, file, { offset, length })).rejects.toMatchObject({
+          code: "INVALID_RANGE",
+        });
       }
+    });
+
+    it("hands a large range to loadChunks in order, one piece at a time, and ends with the consumer's own error", async () => {
+      const bytes = randomBytes(3 * 1024 * 1024 + 11);
+      const file = handle("data", "chunks");
+      await backend.save(file, bytes);
+      const pieces: Buffer[] = [];
+      let consuming = false;
+      await backend.loadChunks(
+        file,
+        async (chunk) => {
+          expect(consuming).toBe(false); // the next piece waits for this one
+          consuming = true;
+          pieces.push(Buffer.from(chunk));
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          consuming = false;
+        },
+        { offset: 5, length: bytes.byteLength - 6 },
+      );
+      expect(Buffer.concat(pieces)).toEqual(bytes.subarray(5, bytes.byteLength - 1));
+      const refusal = new Error("the consumer has had enough");
+      await expect(
+        backend.loadChunks(file, () => {
+          throw refusal;
+        }),
+      ).rejects.toBe(refusal);
+      await expect(backend.loadChunks(handle("data", "absent"), () => {})).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
     it("is write-once: a second save of a name is refused and the first content stays", async () => {

@@ -96,6 +96,31 @@ describe("withRetry over FaultyBackend", () => {
     expect(events.map((event) => (event.error as StorageError).code)).toEqual(["TRUNCATED_READ", "TRUNCATED_READ"]);
   });
 
+  it("resumes a cut loadChunks where it broke: the consumer sees every byte once, in order", async () => {
+    const { memory, faulty, backend, events } = setup();
+    const bytes = randomBytes(10_000);
+    await memory.save(pack, bytes);
+    faulty.truncateNextLoads(2, { keep: 1234 });
+    const pieces: Buffer[] = [];
+    await backend.loadChunks(pack, (chunk) => void pieces.push(Buffer.from(chunk)), { offset: 1000, length: 5000 });
+    expect(Buffer.concat(pieces)).toEqual(bytes.subarray(1000, 6000));
+    expect(pieces.map((piece) => piece.byteLength)).toEqual([1234, 1234, 5000 - 2468]);
+    expect(events.map((event) => (event.error as StorageError).code)).toEqual(["TRUNCATED_READ", "TRUNCATED_READ"]);
+  });
+
+  it("does not retry a loadChunks for its consumer's error", async () => {
+    const { memory, faulty, backend, events } = setup();
+    await memory.save(pack, randomBytes(100));
+    const refusal = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }); // looks transient, is not
+    await expect(
+      backend.loadChunks(pack, () => {
+        throw refusal;
+      }),
+    ).rejects.toBe(refusal);
+    expect(faulty.count("load")).toBe(1);
+    expect(events).toEqual([]);
+  });
+
   it("treats a save whose answer was lost as done when the file is there with the right size", async () => {
     const { memory, faulty, backend, events } = setup();
     const bytes = randomBytes(500);

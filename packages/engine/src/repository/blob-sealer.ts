@@ -135,10 +135,10 @@ export type SealReply = {
   error?: string;
 };
 
-/** A blob to decode: where it sits in the shared bytes, and what its index entry says of it. */
+/** A blob to decode: where it sits in the sealed bytes, and what its index entry says of it. */
 export type SealedBlobRef = { id: string; offset: number; length: number; pack: string; uncompressedLength?: number };
-/** Blobs of one pack to decode, read from `pack` (shared memory: the bytes are not copied to the thread). */
-export type DecodeRequest = { job: number; decode: true; pack: SharedArrayBuffer; blobs: SealedBlobRef[] };
+/** Blobs of one pack to decode from `sealed` (shared memory: the bytes are not copied to the thread). */
+export type DecodeRequest = { job: number; decode: true; sealed: SharedArrayBuffer; blobs: SealedBlobRef[] };
 /** The plaintexts back to back in `plaintexts`; per blob its length, or why it could not be decoded. */
 export type DecodeReply = {
   job: number;
@@ -226,8 +226,8 @@ export class WorkerSealer implements BlobSealer {
    * Decodes blobs of a pack held in shared memory (authenticated, decompressed, checked against their ids); a blob
    * that fails comes back with its error, the others with their plaintexts.
    */
-  async decode(pack: SharedArrayBuffer, blobs: SealedBlobRef[]): Promise<DecodedBlob[]> {
-    const reply = (await this.#send((job): DecodeRequest => ({ job, decode: true, pack, blobs }), [])) as DecodeReply;
+  async decode(sealed: SharedArrayBuffer, blobs: SealedBlobRef[]): Promise<DecodedBlob[]> {
+    const reply = (await this.#send((job): DecodeRequest => ({ job, decode: true, sealed, blobs }), [])) as DecodeReply;
     if (!reply.plaintexts || !reply.blobs) throw new Error("worker sent no blob");
     const plaintexts = Buffer.from(reply.plaintexts);
     let offset = 0;

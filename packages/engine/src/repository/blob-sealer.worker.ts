@@ -15,12 +15,12 @@ import { decodeBlob } from "./reader.ts";
 
 // One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out (but for those the
 // shared table of known ids holds), each direction as one buffer moved rather than copied. Or, for a restore, blobs
-// of a shared pack in, their plaintexts out.
+// of a pack in shared memory in, their plaintexts out.
 
 const key = keyFromJson((workerData as { key: string }).key);
 
-function decode({ job, pack, blobs }: DecodeRequest): void {
-  const bytes = new Uint8Array(pack);
+function decode({ job, sealed, blobs }: DecodeRequest): void {
+  const bytes = new Uint8Array(sealed);
   const results: NonNullable<DecodeReply["blobs"]> = [];
   const plaintexts: Buffer[] = [];
   for (const { id, offset, length, pack: packId, uncompressedLength } of blobs) {

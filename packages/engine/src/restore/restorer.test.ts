@@ -6,11 +6,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isEngineError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import { RepositoryReader } from "../repository/reader.ts";
-import { initRepository, type Repository } from "../repository/repository.ts";
+import { initRepository, openRepository, type Repository } from "../repository/repository.ts";
 import { RepositoryWriter } from "../repository/writer.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import { FaultyBackend, injected } from "../storage/faulty.ts";
+import { FaultyBackend, type FaultyCall, injected } from "../storage/faulty.ts";
 import { MemoryBackend } from "../storage/memory.ts";
+import { withRetry } from "../storage/retry.ts";
 import type { TreeNode } from "../tree/node.ts";
 import { testNode as node } from "../tree/nodes.testing.ts";
 import { encodeNode, encodeTree } from "../tree/tree-json.ts";
@@ -150,6 +151,45 @@ describe("restoreSnapshot", () => {
     expect(errors).toEqual([expect.objectContaining({ path: "/first", message: "HTTP 500 (injected)" })]);
     expect(summary).toMatchObject({ filesRestored: 1, errors: 1 });
     expect(await readdir(target)).toEqual(["second"]);
+  });
+
+  it("reads on where a pack's load broke off, and fails only the files it did not reach when it cannot", async () => {
+    const faulty = new FaultyBackend(new MemoryBackend());
+    const b = await repositoryBuilder(faulty, 16 * 2 ** 20);
+    // Twelve files of 300 KiB in one pack: its load is cut into decoding jobs of about 1 MiB.
+    const contents = Array.from({ length: 12 }, (_, i) => Buffer.alloc(300 * 1024, i + 1));
+    const files = await Promise.all(contents.map((bytes, i) => b.file(`f${String(i).padStart(2, "0")}`, [bytes])));
+    const snapshot = await b.snapshot(files);
+    const index = await new RepositoryReader(b.repository.key, faulty).index();
+    const pack = index.get(files[0]!.content![0]!)!.pack;
+    expect(files.map((file) => index.get(file.content![0]!)!.pack)).toEqual(files.map(() => pack));
+    const isData = (call: FaultyCall) => call.operation === "load" && call.handle?.name === pack;
+    const digest = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+    const expected = contents.map(digest);
+    /** Each file's digest, or null where there is none (comparing 300 KiB buffers element-wise takes seconds). */
+    const readBack = async (target: string) =>
+      Promise.all(files.map((file) => readFile(join(target, file.name.toString())).then(digest, () => null)));
+
+    faulty.truncateNextLoads(2, { keep: 1500 * 1024, predicate: isData });
+    const resumed = await openRepository(withRetry(faulty, { baseDelayMs: 1, maxDelayMs: 2 }), "pw");
+    const whole = newTarget();
+    const first = await restore(resumed, snapshot, { target: whole, concurrency: 1 });
+    expect(first.errors).toEqual([]);
+    expect(faulty.calls.filter(isData).map((call) => call.fault)).toEqual(["truncated", "truncated", undefined]);
+    expect(await readBack(whole)).toEqual(expected);
+
+    faulty.truncateNextLoads(1, { keep: 1500 * 1024, predicate: isData }); // no retries: the load ends short
+    const cut = newTarget();
+    const second = await restore(b.repository, snapshot, { target: cut, concurrency: 1 });
+    const restored = await readBack(cut);
+    // The jobs that arrived whole are written; the rest of the files are reported, none is left half-written.
+    const reached = restored.indexOf(null);
+    expect(reached).toBeGreaterThan(0);
+    expect(restored.slice(0, reached)).toEqual(expected.slice(0, reached));
+    expect(restored.slice(reached).every((bytes) => bytes === null)).toBe(true);
+    expect(second.errors.map((error) => error.path)).toEqual(files.slice(reached).map((file) => `/${file.name}`));
+    expect(second.errors.every((error) => error.message.includes(`${1500 * 1024} of`))).toBe(true);
+    expect((await readdir(cut)).sort()).toEqual(files.slice(0, reached).map((file) => file.name.toString()));
   });
 
   it("restores only the included paths, with the folders above them", async () => {

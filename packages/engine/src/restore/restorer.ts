@@ -4,9 +4,10 @@ import { resolve } from "node:path";
 import { EngineError, isEngineError } from "../errors.ts";
 import { freeNow } from "../memory.ts";
 import { type ProgressCallback, ProgressMeter } from "../progress.ts";
-import { type DecodedBlob, WorkerSealer } from "../repository/blob-sealer.ts";
+import { type DecodedBlob, type SealedBlobRef, WorkerSealer } from "../repository/blob-sealer.ts";
 import { type BlobLocation, decodeBlob, RepositoryReader } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
+import { StorageError } from "../storage/errors.ts";
 import { Semaphore } from "../storage/semaphore.ts";
 import { type ContentFile, FileWriter } from "./file-writer.ts";
 import {
@@ -24,18 +25,17 @@ export type { OverwritePolicy };
 // Restores a snapshot's tree into a folder as `restic restore --target` lays it out. Everything is planned first
 // (names checked, hard links grouped, blobs grouped by pack), then: folders and small entries in tree order, file
 // contents pack by pack, hard links, and last the folders' metadata, deepest first, so writing their contents does
-// not change their times. Each pack is loaded once (`concurrency` loads at a time, at most `packSlots` packs held)
-// into one of a few reused shared buffers, decoded from there by the decoding threads (MAC, decryption, zstd and
-// SHA-256 off the main thread) a few MiB at a time a little ahead of the writer, and its buffer reused as soon as it
-// is decoded. Reused memory, not a fresh buffer per pack: freed buffers linger until a garbage collection and
-// fragment the allocator, which had a restore peak at 4.5x restic's memory.
+// not change their times. Each pack is loaded once (`concurrency` loads at a time) and taken as it streams in: its
+// needed bytes are cut into decoding jobs of about a MiB, each decoded by a decoding thread (MAC, decryption, zstd
+// and SHA-256 off the main thread) and written while the next bytes arrive. At most `batchesInFlight` jobs are
+// loaded and not yet written, over all packs, which bounds the blob data a restore holds whatever the pack size
+// (whole packs held until decoded cost three 17 MiB buffers). A job's bytes move to its thread, which frees them
+// once decoded: none linger until a garbage collection.
 
-/** Packs loaded and not yet decoded, at most (each holds a shared buffer of a pack's size, 16 MiB by default). */
-const packSlots = 3;
-/** Sealed bytes of one decoding job. */
+/** Sealed bytes of one decoding job, at most (a larger blob is a job of its own). */
 const decodeBatchBytes = 2 ** 20;
-/** Decoding jobs of one pack ahead of its writes. */
-const decodeAhead = 2;
+/** Decoding jobs loaded and not yet written, over all packs. */
+const batchesInFlight = 4;
 
 /** A file that could not be restored; `path` is its path in the snapshot, `code` the EngineError code if any. */
 export type RestoreError = { path: string; message: string; code?: string };
@@ -103,9 +103,6 @@ class Restore {
   readonly #meter: ProgressMeter;
   readonly #writer = new FileWriter();
   readonly #decoder: WorkerSealer | null;
-  readonly #packSlots: Semaphore;
-  /** Shared buffers not in use, each of the largest pack range the restore loads. */
-  readonly #freeSlots: SharedArrayBuffer[] = [];
   /** Entries not restored; nothing is restored beneath a folder in here. */
   readonly #failed = new Set<RestoreItem>();
   readonly #failedFolders = new Set<string>();
@@ -131,7 +128,6 @@ class Restore {
     // restore's CPU: a second thread on 2 cores made it no faster by CPU seconds.
     const threads = options.threads ?? Math.max(1, availableParallelism() - 1);
     this.#decoder = threads > 0 ? new WorkerSealer(repository.key, threads) : null;
-    this.#packSlots = new Semaphore(Math.min(concurrency, packSlots));
   }
 
   async run(tree: string): Promise<RestoreSummary> {
@@ -240,107 +236,110 @@ class Restore {
       if (!file.failed) this.#meter.state.bytesTotal += Number(file.item.node.size ?? 0n);
       if (!file.failed && file.blobsLeft === 0) await this.#finishFile(file);
     }
+    const packs = loads.map((load) => ({ load, batches: decodeBatches(load.blobs) }));
+    // Buffers of the longest job from the start: one grown on the way would leave its predecessor to linger.
+    const longest = packs.reduce((most, { batches }) => Math.max(most, ...batches.map((batch) => batch.length)), 0);
+    const buffers = new BufferPool(batchesInFlight, longest);
     const writing = new Semaphore(1);
-    // Every buffer at the largest size from the start: one grown on the way left its smaller predecessor to linger
-    // until a garbage collection (36 + 47 MiB of them at a 381 MiB peak).
-    const slotBytes = loads.reduce((largest, load) => Math.max(largest, load.length), 0);
     let next = 0;
     const worker = async () => {
-      for (let load = loads[next++]; load; load = loads[next++]) await this.#restorePack(load, writing, slotBytes);
+      for (let pack = packs[next++]; pack; pack = packs[next++]) await this.#restorePack(pack, buffers, writing);
     };
     const workers = await Promise.allSettled(Array.from({ length: Math.min(this.#concurrency, loads.length) }, worker));
     const failure = workers.find((result) => result.status === "rejected");
     if (failure) throw failure.reason;
   }
 
-  /** Loads the needed range of one pack, decodes its blobs batch by batch and writes each to every offset needing it. */
-  async #restorePack(load: PackLoad<ContentFile>, writing: Semaphore, slotBytes: number): Promise<void> {
-    if (load.blobs.every((blob) => blob.targets.every((target) => target.file.failed))) return;
-    const release = await this.#packSlots.acquire(this.#signal);
-    let slot: SharedArrayBuffer | undefined;
-    const ahead: { blobs: PlannedBlob<ContentFile>[]; decoded: Promise<DecodedBlob[]> }[] = [];
-    const releaseSlot = () => {
-      if (slot) this.#freeSlots.push(slot);
-      slot = undefined;
-      release();
-    };
-    try {
-      let pack: SharedArrayBuffer | Buffer;
-      try {
-        if (this.#decoder) slot = this.#freeSlots.pop() ?? new SharedArrayBuffer(slotBytes);
-        const bytes = await this.#repository.storage.load(
-          { type: "data", name: load.pack },
-          {
-            offset: load.offset,
-            length: load.length,
-            signal: this.#signal,
-            ...(slot ? { into: new Uint8Array(slot) } : {}),
-          },
-        );
-        if (slot && bytes.buffer !== slot) new Uint8Array(slot).set(bytes); // a backend that ignored `into`
-        pack = slot ?? bytes;
-      } catch (error) {
-        if (this.#signal?.aborted) throw error;
-        for (const blob of load.blobs) for (const { file } of blob.targets) await this.#failFile(file, error);
-        return;
-      }
-      this.#summary.packsLoaded++;
-      const batches = decodeBatches(load.blobs);
-      let next = 0;
-      const fill = () => {
-        for (; ahead.length < decodeAhead && next < batches.length; next++) {
-          // Blobs no file wants any more (their files failed meanwhile) are not decoded.
-          const blobs = batches[next]!.filter((blob) => blob.targets.some((target) => !target.file.failed));
-          const decoded = this.#decode(pack, load, blobs);
-          decoded.catch(() => {}); // awaited below, in order; a failure meanwhile is not unhandled
-          ahead.push({ blobs, decoded });
+  /**
+   * Streams the needed range of one pack, cuts its bytes into decoding jobs as they arrive and writes each job's
+   * blobs to every offset needing them. A pack that cannot be loaded fails the files still waiting for its blobs.
+   */
+  async #restorePack(
+    { load, batches }: { load: PackLoad<ContentFile>; batches: DecodeBatch<ContentFile>[] },
+    buffers: BufferPool,
+    writing: Semaphore,
+  ): Promise<void> {
+    if (!load.blobs.some(isWanted)) return;
+    /** The job the arriving bytes belong to, and what of it has arrived (no buffer: nothing wants its blobs). */
+    let batch = 0;
+    let filling: { buffer: SharedArrayBuffer | null; filled: number; release: () => void } | undefined;
+    let position = load.offset; // in the pack, of the next byte to arrive
+    const decoding: Promise<void>[] = [];
+    const consume = async (chunk: Uint8Array) => {
+      for (let used = 0; used < chunk.byteLength && batch < batches.length; ) {
+        const { blobs, offset, length } = batches[batch]!;
+        const skipped = Math.min(chunk.byteLength - used, Math.max(0, offset - (position + used)));
+        used += skipped; // bytes between jobs: blobs no file here needs
+        if (used === chunk.byteLength) break;
+        // Blobs no file wants any more (their files failed meanwhile) are not decoded.
+        filling ??= blobs.some(isWanted)
+          ? { ...(await buffers.take(this.#signal)), filled: 0 }
+          : { buffer: null, filled: 0, release: () => {} };
+        const taken = Math.min(chunk.byteLength - used, length - filling.filled);
+        if (filling.buffer) new Uint8Array(filling.buffer).set(chunk.subarray(used, used + taken), filling.filled);
+        filling.filled += taken;
+        used += taken;
+        if (filling.filled === length) {
+          const job = this.#decodeAndWrite(load, batches[batch]!, filling.buffer, writing);
+          decoding.push(job.finally(filling.release));
+          filling = undefined;
+          batch++;
         }
-      };
-      fill();
-      while (ahead.length > 0) {
-        const { blobs, decoded } = ahead.shift()!;
-        const results = await decoded;
-        fill();
-        if (ahead.length === 0) releaseSlot(); // decoded to the end: the buffer can take the next pack
-        await writing.run(() => this.#writeBlobs(blobs, results), this.#signal);
       }
-    } finally {
-      if (ahead.length > 0) slot = undefined; // ended early (abort, failure): a thread may still be reading it
-      releaseSlot();
+      position += chunk.byteLength;
+    };
+    let failed: { error: unknown } | undefined;
+    try {
+      await this.#repository.storage.loadChunks({ type: "data", name: load.pack }, consume, {
+        offset: load.offset,
+        length: load.length,
+        signal: this.#signal,
+      });
+      if (position !== load.offset + load.length) {
+        throw new StorageError(
+          "TRUNCATED_READ",
+          `pack ${load.pack}: ${position - load.offset} of ${load.length} bytes arrived`,
+        );
+      }
+    } catch (error) {
+      failed = { error };
+      filling?.release();
     }
+    // Jobs under way finish (or see the abort) before the pack is done with: no write runs after the restore.
+    const decoded = await Promise.allSettled(decoding);
+    if (failed) {
+      if (this.#signal?.aborted) throw failed.error;
+      for (const { blobs } of batches.slice(batch)) {
+        for (const blob of blobs) for (const { file } of blob.targets) await this.#failFile(file, failed.error);
+      }
+    } else {
+      this.#summary.packsLoaded++;
+    }
+    const failure = decoded.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
   }
 
-  async #decode(
-    pack: SharedArrayBuffer | Buffer,
+  /** Decodes one job's sealed bytes (by a decoding thread, when there are) and writes its blobs. */
+  async #decodeAndWrite(
     load: PackLoad<ContentFile>,
-    blobs: PlannedBlob<ContentFile>[],
-  ): Promise<DecodedBlob[]> {
+    batch: DecodeBatch<ContentFile>,
+    sealed: SharedArrayBuffer | null,
+    writing: Semaphore,
+  ): Promise<void> {
+    if (!sealed) return;
     this.#signal?.throwIfAborted();
-    if (blobs.length === 0) return [];
-    if (pack instanceof SharedArrayBuffer) {
-      const refs = blobs.map(({ id, location }) => ({
-        id,
-        offset: location.offset - load.offset,
-        length: location.length,
-        pack: load.pack,
-        ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
-      }));
-      return this.#decoder!.decode(pack, refs);
-    }
-    return blobs.map(({ id, location }) => {
-      const start = location.offset - load.offset;
-      try {
-        return {
-          plaintext: decodeBlob(this.#repository.key, id, location, pack.subarray(start, start + location.length)),
-        };
-      } catch (error) {
-        return {
-          error: isEngineError(error)
-            ? error
-            : new EngineError("REPOSITORY_DAMAGED", `data blob ${id}: ${String(error)}`),
-        };
-      }
-    });
+    const blobs = batch.blobs.filter(isWanted); // files may have failed while the bytes arrived
+    const refs = blobs.map(({ id, location }) => ({
+      id,
+      offset: location.offset - batch.offset,
+      length: location.length,
+      pack: load.pack,
+      ...(location.uncompressedLength !== undefined ? { uncompressedLength: location.uncompressedLength } : {}),
+    }));
+    const results = this.#decoder
+      ? await this.#decoder.decode(sealed, refs)
+      : decodeHere(this.#repository, refs, sealed);
+    await writing.run(() => this.#writeBlobs(blobs, results), this.#signal);
   }
 
   async #writeBlobs(blobs: PlannedBlob<ContentFile>[], results: DecodedBlob[]): Promise<void> {
@@ -458,20 +457,73 @@ async function removeLeftovers(folder: Buffer): Promise<void> {
   }
 }
 
-/** A pack's blobs (in pack order) cut into decoding jobs of about decodeBatchBytes of sealed bytes each. */
-function decodeBatches<File>(blobs: PlannedBlob<File>[]): PlannedBlob<File>[][] {
-  const batches: PlannedBlob<File>[][] = [];
-  let batch: PlannedBlob<File>[] = [];
-  let bytes = 0;
+/** Whether a file not failed yet still waits for the blob. */
+function isWanted(blob: PlannedBlob<ContentFile>): boolean {
+  return blob.targets.some((target) => !target.file.failed);
+}
+
+/** Blobs of one pack decoded as one job: `length` bytes of the pack from `offset`, the blobs' and any between. */
+type DecodeBatch<File> = { blobs: PlannedBlob<File>[]; offset: number; length: number };
+
+/** A pack's blobs (in pack order) cut into decoding jobs spanning about decodeBatchBytes of the pack each. */
+function decodeBatches<File>(blobs: PlannedBlob<File>[]): DecodeBatch<File>[] {
+  const batches: DecodeBatch<File>[] = [];
   for (const blob of blobs) {
-    if (batch.length > 0 && bytes + blob.location.length > decodeBatchBytes) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
+    const { offset, length } = blob.location;
+    const last = batches.at(-1);
+    if (last && offset + length - last.offset <= decodeBatchBytes) {
+      last.blobs.push(blob);
+      last.length = offset + length - last.offset;
+    } else {
+      batches.push({ blobs: [blob], offset, length });
     }
-    batch.push(blob);
-    bytes += blob.location.length;
   }
-  if (batch.length > 0) batches.push(batch);
   return batches;
+}
+
+/** Decodes blobs on the calling thread, for a restore without decoding threads. */
+function decodeHere(repository: Repository, refs: SealedBlobRef[], sealed: SharedArrayBuffer): DecodedBlob[] {
+  const bytes = new Uint8Array(sealed);
+  return refs.map((ref) => {
+    const location = { ...ref, type: "data" as const };
+    try {
+      return {
+        plaintext: decodeBlob(repository.key, ref.id, location, bytes.subarray(ref.offset, ref.offset + ref.length)),
+      };
+    } catch (error) {
+      return {
+        error: isEngineError(error)
+          ? error
+          : new EngineError("REPOSITORY_DAMAGED", `data blob ${ref.id}: ${String(error)}`),
+      };
+    }
+  });
+}
+
+/** At most `count` shared buffers of `size` bytes, made as they are first needed and then reused. */
+class BufferPool {
+  readonly #size: number;
+  readonly #slots: Semaphore;
+  readonly #free: SharedArrayBuffer[] = [];
+
+  constructor(count: number, size: number) {
+    this.#size = size;
+    this.#slots = new Semaphore(count);
+  }
+
+  /** Waits for a buffer; `release` gives it back. */
+  async take(signal?: AbortSignal): Promise<{ buffer: SharedArrayBuffer; release: () => void }> {
+    const release = await this.#slots.acquire(signal);
+    const buffer = this.#free.pop() ?? new SharedArrayBuffer(this.#size);
+    let released = false;
+    return {
+      buffer,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#free.push(buffer);
+        release();
+      },
+    };
+  }
 }

@@ -20,12 +20,13 @@ export type SaveData = Uint8Array | StreamSource;
 export type SignalOptions = { signal?: AbortSignal };
 /** `bandwidth` paces the bytes as they leave (a backup's upload limit); backends that cannot pace ignore it. */
 export type SaveOptions = SignalOptions & { bandwidth?: Bandwidth | undefined };
+/** `offset` defaults to 0; without `length` the load runs to the end of the file. */
+export type LoadOptions = SignalOptions & { offset?: number; length?: number };
 /**
- * `offset` defaults to 0; without `length` the load runs to the end of the file. `into`: memory the backend may
- * read into when it is long enough (the result is then a view of it), so a caller reading many ranges can reuse
- * one buffer; a backend may ignore it and return new memory.
+ * Takes the next bytes of a loadChunks, in order. The next chunk waits for the promise it returns (backpressure);
+ * the chunk's memory is the backend's again once that settles, so keep a copy, not the chunk.
  */
-export type LoadOptions = SignalOptions & { offset?: number; length?: number; into?: Uint8Array };
+export type ChunkConsumer = (chunk: Uint8Array) => void | Promise<void>;
 
 export interface StorageBackend {
   /** Where the repository lives, for messages (never credentials). */
@@ -37,6 +38,12 @@ export interface StorageBackend {
   save(handle: FileHandle, data: SaveData, options?: SaveOptions): Promise<void>;
   /** The file, or exactly `length` bytes at `offset` (INVALID_RANGE if they are not all inside the file). */
   load(handle: FileHandle, options?: LoadOptions): Promise<Buffer>;
+  /**
+   * The bytes `load` would return, handed to `consume` a piece at a time as they arrive instead of gathered into one
+   * buffer: a reader of whole packs (a restore) holds only what it has not yet dealt with. TRUNCATED_READ when the
+   * bytes end early; an error `consume` throws ends the load with that error.
+   */
+  loadChunks(handle: FileHandle, consume: ChunkConsumer, options?: LoadOptions): Promise<void>;
   /** The file's size; NOT_FOUND when it does not exist. */
   stat(handle: FileHandle, options?: SignalOptions): Promise<FileInfo>;
   /** Every complete file of one type, in no particular order. */

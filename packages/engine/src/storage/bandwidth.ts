@@ -165,6 +165,7 @@ export function limitUploads(storage: StorageBackend, bandwidth: Bandwidth): Sto
     save: (handle: FileHandle, data: SaveData, options: SaveOptions = {}) =>
       storage.save(handle, data, { ...options, bandwidth }),
     load: (handle, options) => storage.load(handle, options),
+    loadChunks: (handle, consume, options) => storage.loadChunks(handle, consume, options),
     stat: (handle, options) => storage.stat(handle, options),
     list: (type, options) => storage.list(type, options),
     remove: (handle, options) => storage.remove(handle, options),

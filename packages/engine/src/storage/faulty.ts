@@ -1,4 +1,5 @@
 import type {
+  ChunkConsumer,
   FileHandle,
   FileInfo,
   FileType,
@@ -187,6 +188,30 @@ export class FaultyBackend implements StorageBackend {
     truncation.remaining--;
     call.fault = "truncated";
     return bytes.subarray(0, truncation.keep(bytes.byteLength));
+  }
+
+  /** A truncation delivers the first bytes and ends quietly, as a cut connection that looks like a short file. */
+  async loadChunks(handle: FileHandle, consume: ChunkConsumer, options: LoadOptions = {}): Promise<void> {
+    const call = await this.#enter({ operation: "load", handle }, options.signal);
+    const truncation = this.#truncations.find((rule) => rule.remaining > 0 && rule.matches(call));
+    let left = Number.POSITIVE_INFINITY;
+    if (truncation) {
+      truncation.remaining--;
+      call.fault = "truncated";
+      const offset = options.offset ?? 0;
+      left = truncation.keep(options.length ?? (await this.#inner.stat(handle, options)).size - offset);
+    }
+    await this.#inner.loadChunks(
+      handle,
+      async (chunk) => {
+        if (left <= 0) return;
+        const kept = chunk.subarray(0, Math.min(chunk.byteLength, left));
+        left -= kept.byteLength;
+        await consume(kept);
+      },
+      options,
+    );
+    this.#after(call);
   }
 
   async stat(handle: FileHandle, options: SignalOptions = {}): Promise<FileInfo> {

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle as FsFile, link, lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { freeNow } from "../memory.ts";
 import {
+  type ChunkConsumer,
   type FileHandle,
   type FileInfo,
   type FileType,
@@ -38,6 +40,8 @@ const defaultModes: Modes = { file: 0o600, dir: 0o700 };
 export const writeBytes = 1024 * 1024;
 /** Bytes per read() of a load: reads fill no new page-cache folios, so larger steps just mean fewer calls. */
 const readBytes = 8 * 1024 * 1024;
+/** Bytes per piece of a loadChunks: what its consumer is handed at a time. */
+const chunkBytes = 1024 * 1024;
 const statConcurrency = 32;
 
 function errnoOf(error: unknown): string | undefined {
@@ -166,8 +170,45 @@ export class LocalBackend implements StorageBackend {
   }
 
   async load(handle: FileHandle, options: LoadOptions = {}): Promise<Buffer> {
+    const range = await this.#openRange(handle, options);
+    try {
+      const buffer = Buffer.allocUnsafe(range.end - range.start);
+      await range.read(buffer, range.start);
+      return buffer;
+    } finally {
+      await range.close();
+    }
+  }
+
+  async loadChunks(handle: FileHandle, consume: ChunkConsumer, options: LoadOptions = {}): Promise<void> {
+    const range = await this.#openRange(handle, options);
+    try {
+      const buffer = Buffer.allocUnsafeSlow(Math.min(chunkBytes, range.end - range.start));
+      for (let position = range.start; position < range.end; ) {
+        const chunk = buffer.subarray(0, Math.min(buffer.length, range.end - position));
+        await range.read(chunk, position);
+        await consume(chunk); // outside read(): what the consumer throws is its own error, not the file's
+        position += chunk.length;
+      }
+      freeNow(buffer);
+    } finally {
+      await range.close();
+    }
+  }
+
+  /** The file open and the range of it resolved; `read` fills a buffer from a position of the file. */
+  async #openRange(
+    handle: FileHandle,
+    options: LoadOptions,
+  ): Promise<{
+    start: number;
+    end: number;
+    read: (buffer: Buffer, position: number) => Promise<void>;
+    close: () => Promise<void>;
+  }> {
     const relative = pathOf(handle);
-    options.signal?.throwIfAborted();
+    const { signal } = options;
+    signal?.throwIfAborted();
     let file: FsFile;
     try {
       file = await open(join(this.#root, relative), "r");
@@ -177,30 +218,25 @@ export class LocalBackend implements StorageBackend {
     try {
       const { size } = await file.stat();
       const { start, end } = resolveRange(size, options, handle);
-      const { into } = options;
-      const buffer =
-        into && into.byteLength >= end - start
-          ? Buffer.from(into.buffer, into.byteOffset, end - start)
-          : Buffer.allocUnsafe(end - start);
-      let filled = 0;
-      while (filled < buffer.length) {
-        options.signal?.throwIfAborted();
-        const { bytesRead } = await file.read(
-          buffer,
-          filled,
-          Math.min(readBytes, buffer.length - filled),
-          start + filled,
-        );
-        if (bytesRead === 0) {
-          throw new StorageError("TRUNCATED_READ", `${relative} ended after ${start + filled} of ${end} bytes`);
+      const read = async (buffer: Buffer, position: number) => {
+        try {
+          for (let filled = 0; filled < buffer.length; ) {
+            signal?.throwIfAborted();
+            const step = Math.min(readBytes, buffer.length - filled);
+            const { bytesRead } = await file.read(buffer, filled, step, position + filled);
+            if (bytesRead === 0) {
+              throw new StorageError("TRUNCATED_READ", `${relative} ended after ${position + filled} of ${end} bytes`);
+            }
+            filled += bytesRead;
+          }
+        } catch (error) {
+          throw fsError(error, relative);
         }
-        filled += bytesRead;
-      }
-      return buffer;
+      };
+      return { start, end, read, close: () => file.close() };
     } catch (error) {
-      throw fsError(error, relative);
-    } finally {
       await file.close();
+      throw fsError(error, relative);
     }
   }
 

@@ -1,4 +1,5 @@
 import {
+  type ChunkConsumer,
   type FileHandle,
   type FileInfo,
   type FileType,
@@ -41,6 +42,10 @@ export class MemoryBackend implements StorageBackend {
     const bytes = this.#get(handle);
     const { start, end } = resolveRange(bytes.byteLength, options, handle);
     return Buffer.from(bytes.subarray(start, end));
+  }
+
+  async loadChunks(handle: FileHandle, consume: ChunkConsumer, options: LoadOptions = {}): Promise<void> {
+    await consume(await this.load(handle, options));
   }
 
   async stat(handle: FileHandle, options: SignalOptions = {}): Promise<FileInfo> {

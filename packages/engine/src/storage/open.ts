@@ -1,4 +1,12 @@
-import type { FileHandle, LoadOptions, SaveData, SaveOptions, SignalOptions, StorageBackend } from "./backend.ts";
+import type {
+  ChunkConsumer,
+  FileHandle,
+  LoadOptions,
+  SaveData,
+  SaveOptions,
+  SignalOptions,
+  StorageBackend,
+} from "./backend.ts";
 import { StorageError } from "./errors.ts";
 import { createLocalLayout, LocalBackend } from "./local.ts";
 import { withRetry } from "./retry.ts";
@@ -68,6 +76,9 @@ class DeferredS3Backend implements StorageBackend {
   }
   async load(handle: FileHandle, options?: LoadOptions): Promise<Buffer> {
     return (await this.#inner()).load(handle, options);
+  }
+  async loadChunks(handle: FileHandle, consume: ChunkConsumer, options?: LoadOptions): Promise<void> {
+    return (await this.#inner()).loadChunks(handle, consume, options);
   }
   async stat(handle: FileHandle, options?: SignalOptions) {
     return (await this.#inner()).stat(handle, options);

@@ -1,4 +1,5 @@
 import {
+  type ChunkConsumer,
   describeHandle,
   type FileHandle,
   type FileInfo,
@@ -82,6 +83,15 @@ export async function retrying<T>(
   }
 }
 
+/** Carries what a load's consumer threw out of `retrying`, which must not try again for it. */
+class NotRetried extends Error {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    super("the consumer failed");
+    this.error = error;
+  }
+}
+
 /** A backend whose operations are retried by `policy`. */
 export function withRetry(backend: StorageBackend, policy: RetryPolicy = {}): StorageBackend {
   return new RetryBackend(backend, policy);
@@ -129,6 +139,38 @@ export class RetryBackend implements StorageBackend {
         );
       }
       return bytes;
+    });
+  }
+
+  /** A cut connection resumes where it broke: the consumer sees each byte once, in order, and never a repeat. */
+  loadChunks(handle: FileHandle, consume: ChunkConsumer, options: LoadOptions = {}): Promise<void> {
+    const what = describeHandle(handle);
+    const start = options.offset ?? 0;
+    let delivered = 0;
+    let consumerFailure: { error: unknown } | undefined;
+    const counting = async (chunk: Uint8Array) => {
+      try {
+        await consume(chunk);
+      } catch (error) {
+        consumerFailure = { error };
+        throw error;
+      }
+      delivered += chunk.byteLength;
+    };
+    return this.#retry("load", what, options.signal, async () => {
+      if (options.length !== undefined && delivered === options.length && delivered > 0) return; // failed at the end
+      const rest = options.length === undefined ? {} : { length: options.length - delivered };
+      try {
+        await this.#inner.loadChunks(handle, counting, { ...options, offset: start + delivered, ...rest });
+      } catch (error) {
+        // The consumer's own error is not the storage's, so not a reason to try again.
+        throw consumerFailure ? new NotRetried(consumerFailure.error) : error;
+      }
+      if (options.length !== undefined && delivered !== options.length) {
+        throw new StorageError("TRUNCATED_READ", `${what}: ${delivered} of ${options.length} bytes arrived`);
+      }
+    }).catch((error: unknown) => {
+      throw error instanceof NotRetried ? error.error : error;
     });
   }
 

@@ -19,6 +19,7 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { freeNow } from "../memory.ts";
 import {
+  type ChunkConsumer,
   checkHandle,
   configHandle,
   type FileHandle,
@@ -381,28 +382,42 @@ export class S3Backend implements StorageBackend {
   }
 
   async load(handle: FileHandle, options: LoadOptions = {}): Promise<Buffer> {
+    let body = Buffer.alloc(0);
+    let filled = 0;
+    await this.#get(handle, options, (length) => {
+      // Filled as the chunks arrive: the body is in memory once, not as chunks and again as their concatenation.
+      body = Buffer.allocUnsafe(length);
+      return (chunk) => {
+        body.set(chunk, filled);
+        filled += chunk.byteLength;
+      };
+    });
+    return body;
+  }
+
+  loadChunks(handle: FileHandle, consume: ChunkConsumer, options: LoadOptions = {}): Promise<void> {
+    return this.#get(handle, options, () => consume);
+  }
+
+  /**
+   * GETs the object or the range `options` asks for and hands its bytes to the consumer `begin` returns once the
+   * response says how many there are, insisting on exactly that many.
+   */
+  async #get(handle: FileHandle, options: LoadOptions, begin: (length: number) => ChunkConsumer): Promise<void> {
     const { signal } = options;
     signal?.throwIfAborted();
     const offset = options.offset ?? 0;
+    let wanted: { start: number; end: number } | undefined;
     if (options.length === 0 || (options.length === undefined && offset > 0)) {
       // An empty range cannot be asked for in HTTP, and `bytes=<size>-` is refused: settle these by size.
       const { size } = await this.stat(handle, { signal });
-      const { start, end } = resolveRange(size, options, handle);
-      if (start === end) return Buffer.alloc(0);
-      return this.#get(handle, `bytes=${start}-${end - 1}`, { start, end }, options);
+      wanted = resolveRange(size, options, handle);
+      if (wanted.start === wanted.end) return;
+    } else if (options.length !== undefined) {
+      resolveRange(Number.MAX_SAFE_INTEGER, options, handle);
+      wanted = { start: offset, end: offset + options.length };
     }
-    if (options.length === undefined) return this.#get(handle, undefined, undefined, options);
-    resolveRange(Number.MAX_SAFE_INTEGER, options, handle);
-    const wanted = { start: offset, end: offset + options.length };
-    return this.#get(handle, `bytes=${wanted.start}-${wanted.end - 1}`, wanted, options);
-  }
-
-  async #get(
-    handle: FileHandle,
-    range: string | undefined,
-    wanted: { start: number; end: number } | undefined,
-    { signal, into }: LoadOptions,
-  ): Promise<Buffer> {
+    const range = wanted && `bytes=${wanted.start}-${wanted.end - 1}`;
     const path = pathOf(handle);
     const release = await this.#slots.acquire(signal);
     try {
@@ -415,32 +430,23 @@ export class S3Backend implements StorageBackend {
         });
       const body = response.Body;
       if (!(body instanceof Readable)) throw new StorageError("STORAGE_ERROR", `${path}: the response has no body`);
-      const contentLength = response.ContentLength;
-      const bytes = await readBody(body, contentLength, path, signal, into).catch((error: unknown) => {
-        throw this.#error(error, path, signal);
-      });
-      if (!wanted) return bytes;
-      const total = /\/(\d+)$/.exec(response.ContentRange ?? "")?.[1];
-      if (response.ContentRange === undefined) {
-        // The server ignored the range and sent the whole object.
-        const { start, end } = resolveRange(
-          bytes.byteLength,
-          { offset: wanted.start, length: wanted.end - wanted.start },
-          handle,
-        );
-        return bytes.subarray(start, end);
-      }
-      if (bytes.byteLength !== wanted.end - wanted.start) {
-        // S3 answers a range reaching past the end with what there is; that is the caller's mistake, not a cut.
-        if (total !== undefined && wanted.end > Number(total)) {
-          resolveRange(Number(total), { offset: wanted.start, length: wanted.end - wanted.start }, handle);
+      const announced = response.ContentLength;
+      // Where the wanted bytes lie in the body: a server that ignores the range sends the whole object.
+      const whole = wanted !== undefined && response.ContentRange === undefined;
+      let length = announced;
+      if (wanted) {
+        length = wanted.end - wanted.start;
+        if (whole && announced !== undefined) {
+          resolveRange(announced, { offset: wanted.start, length }, handle);
+        } else if (!whole && announced !== undefined && announced !== length) {
+          // S3 answers a range reaching past the end with what there is; that is the caller's mistake, not a cut.
+          const total = /\/(\d+)$/.exec(response.ContentRange ?? "")?.[1];
+          if (total !== undefined && wanted.end > Number(total))
+            resolveRange(Number(total), { offset, length }, handle);
+          throw new StorageError("TRUNCATED_READ", `${path}: ${announced} of ${length} bytes arrived for ${range}`);
         }
-        throw new StorageError(
-          "TRUNCATED_READ",
-          `${path}: ${bytes.byteLength} of ${wanted.end - wanted.start} bytes arrived for ${range}`,
-        );
       }
-      return bytes;
+      await this.#deliver(body, { skip: whole ? offset : 0, length, whole, path, signal }, begin);
     } catch (error) {
       if (isStorageError(error, "INVALID_RANGE") && error.status === 416) {
         throw new StorageError("INVALID_RANGE", `${path}: ${range} lies outside the object`, {
@@ -451,6 +457,62 @@ export class S3Backend implements StorageBackend {
       throw error;
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Hands `length` bytes of a response body (all when unknown) from `skip` on to the consumer, insisting on all of
+   * them and, unless the body is the `whole` object sent instead of a range, on no more. The consumer's own errors
+   * pass unchanged; the connection's become StorageErrors.
+   */
+  async #deliver(
+    body: Readable,
+    where: { skip: number; length: number | undefined; whole: boolean; path: string; signal: AbortSignal | undefined },
+    begin: (length: number) => ChunkConsumer,
+  ): Promise<void> {
+    const { skip, length, whole, path, signal } = where;
+    const onAbort = () => body.destroy(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const chunks = body[Symbol.asyncIterator]();
+      const next = async (): Promise<Buffer | undefined> => {
+        try {
+          const { done, value } = await chunks.next();
+          return done ? undefined : (value as Buffer);
+        } catch (error) {
+          throw this.#error(error, path, signal);
+        }
+      };
+      if (length === undefined) {
+        // No Content-Length (a chunked response): gathered, then handed on whole.
+        const parts: Buffer[] = [];
+        for (let part = await next(); part; part = await next()) parts.push(part);
+        const whole = Buffer.concat(parts);
+        await begin(whole.byteLength)(whole);
+        return;
+      }
+      const consume = begin(length);
+      const end = skip + length;
+      let position = 0; // in the body
+      for (let part = await next(); part; part = await next()) {
+        const from = Math.max(0, skip - position);
+        const to = Math.min(part.byteLength, end - position);
+        if (from < to) await consume(part.subarray(from, to));
+        position += part.byteLength;
+        if (position > end) {
+          if (whole) return; // the rest of an object sent whole is not wanted
+          throw new StorageError("TRUNCATED_READ", `${path}: more bytes arrived than the ${length} announced`);
+        }
+      }
+      if (position < end) {
+        throw new StorageError(
+          "TRUNCATED_READ",
+          `${path}: the connection ended after ${Math.max(0, position - skip)} of ${length} bytes`,
+        );
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      body.destroy();
     }
   }
 
@@ -614,49 +676,4 @@ async function* partsOf(
   }
   if (total !== data.size) throw sizeMismatch(handle, data.size, total);
   if (buffered > 0) yield Buffer.concat(chunks, buffered);
-}
-
-/**
- * Reads a response body into one buffer, insisting on the announced Content-Length: into `into` when it is long
- * enough (a restore reads every pack into a few reused buffers), else a new one.
- */
-async function readBody(
-  body: Readable,
-  contentLength: number | undefined,
-  path: string,
-  signal: AbortSignal | undefined,
-  into?: Uint8Array,
-): Promise<Buffer> {
-  const onAbort = () => body.destroy(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    if (contentLength === undefined) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    }
-    const buffer =
-      into && into.byteLength >= contentLength
-        ? Buffer.from(into.buffer, into.byteOffset, contentLength)
-        : Buffer.allocUnsafe(contentLength);
-    let filled = 0;
-    for await (const chunk of body) {
-      const bytes = chunk as Buffer;
-      if (filled + bytes.byteLength > contentLength) {
-        throw new StorageError("TRUNCATED_READ", `${path}: more bytes arrived than the ${contentLength} announced`);
-      }
-      bytes.copy(buffer, filled);
-      filled += bytes.byteLength;
-    }
-    if (filled !== contentLength) {
-      throw new StorageError(
-        "TRUNCATED_READ",
-        `${path}: the connection ended after ${filled} of ${contentLength} bytes`,
-      );
-    }
-    return buffer;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    body.destroy();
-  }
 }
