@@ -40,8 +40,8 @@ const defaultModes: Modes = { file: 0o600, dir: 0o700 };
 export const writeBytes = 1024 * 1024;
 /** Bytes per read() of a load: reads fill no new page-cache folios, so larger steps just mean fewer calls. */
 const readBytes = 8 * 1024 * 1024;
-/** Bytes per piece of a loadChunks: what its consumer is handed at a time. */
-const chunkBytes = 1024 * 1024;
+/** Bytes per piece of a loadChunks: what its consumer is handed at a time (a restore streams 8 packs at once). */
+const chunkBytes = 256 * 1024;
 const statConcurrency = 32;
 
 function errnoOf(error: unknown): string | undefined {
