@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -18,7 +18,8 @@ const source = join(dir, "source");
 const env = { E3_REPOSITORY: join(dir, "repo"), E3_PASSWORD: "pw" };
 
 function startMount(args: string[]) {
-  const child = spawn(process.execPath, [launcher, "mount", ...args], { env: { ...process.env, ...env } });
+  const { MALLOC_MMAP_THRESHOLD_: _left, ...inherited } = process.env; // as a user's shell has it: not set
+  const child = spawn(process.execPath, [launcher, "mount", ...args], { env: { ...inherited, ...env } });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk;
@@ -54,6 +55,19 @@ describe("e3-backup-agent mount", () => {
     const { status } = await mount.exited;
     expect(status).toBe(0);
   });
+
+  it.runIf(process.platform === "linux")(
+    "runs with glibc's mmap threshold fixed, having executed itself again as the same process",
+    async () => {
+      const mount = startMount(["--idle-timeout", "0"]);
+      await mount.firstLine;
+      // The process the test started (its pid) is the one serving, now with the variable in its environment.
+      const environment = (await readFile(`/proc/${mount.child.pid}/environ`, "latin1")).split("\0");
+      expect(environment).toContain(`MALLOC_MMAP_THRESHOLD_=${32 * 1024 * 1024}`);
+      mount.child.kill("SIGINT");
+      expect((await mount.exited).status).toBe(0);
+    },
+  );
 
   it("stops by itself after the idle timeout", async () => {
     const mount = startMount(["--idle-timeout", "1s"]);

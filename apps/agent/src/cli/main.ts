@@ -1,5 +1,6 @@
 import type { ZodError } from "zod";
 import { exitCodes, opened, UsageError } from "./exit.ts";
+import { fixMallocThreshold } from "./malloc.ts";
 
 // e3-backup-agent: the engine's command line (architecture §8), the way operators and tests drive it. Exit codes
 // follow restic: 0 success, 1 failure, 3 finished but some files could not be read. Errors go to stderr as one line
@@ -100,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+fixMallocThreshold(process.argv[2]);
 // Not a top-level await: the single-file build is a CommonJS script (what Node's single executable applications run).
 void main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
