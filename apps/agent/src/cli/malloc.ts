@@ -20,7 +20,8 @@ const dataCommands = new Set(["restore", "prune", "forget", "check", "repair", "
 
 /**
  * On Linux, when `command` reads packs and the variable is not set (by the user, or by this very step before), sets
- * it and replaces the process with the same program and arguments. Returns only when it does not.
+ * it and replaces the process with the same program and arguments (whose children then inherit the variable).
+ * Returns only when it does not, or cannot.
  */
 export function fixMallocThreshold(command: string | undefined): void {
   if (process.platform !== "linux" || command === undefined || !dataCommands.has(command)) return;
@@ -29,6 +30,10 @@ export function fixMallocThreshold(command: string | undefined): void {
   const args = isSea()
     ? [process.execPath, ...process.argv.slice(2)]
     : [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-  // Replaced before the experimental-feature warning it schedules is printed.
-  process.execve(process.execPath, args, { ...process.env, [variable]: threshold });
+  try {
+    // Replaced before the experimental-feature warning it schedules is printed.
+    process.execve(process.execPath, args, { ...process.env, [variable]: threshold });
+  } catch {
+    // Not executable again (a noexec mount, a seccomp filter): the command runs as it is, only with more memory.
+  }
 }
