@@ -281,7 +281,7 @@ export async function checkLocked(repository: Repository, options: CheckOptions 
         },
         { signal },
       );
-      // Blobs of length 0 (a damaged index) have nothing to arrive: they fail to decode here.
+      // What did not arrive whole (a storage that ended the load short without saying so) fails to decode here.
       for (const blob of [
         ...arriving,
         ...blobs.slice(nextBlob).map((rest) => ({ ...rest, bytes: Buffer.alloc(0), filled: 0 })),
