@@ -64,17 +64,20 @@ function offsetOf(zone: TimeZone, unixSeconds: bigint): number {
 
 type Civil = { year: bigint; month: number; day: number; secondOfDay: number };
 
-/** Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days), exact for any size. */
-function civilFromDays(days: bigint): { year: bigint; month: number; day: number } {
-  const z = days + 719_468n;
-  const era = floorDiv(z, 146_097n);
-  const doe = Number(z - era * 146_097n); // day of era, 0..146096
+/**
+ * Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days), in Numbers: exact for the
+ * day counts `civil` passes (under 2^30).
+ */
+function civilFromDays(days: number): { year: number; month: number; day: number } {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097; // day of era, 0..146096
   const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: BigInt(yoe) + era * 400n + (month <= 2 ? 1n : 0n), month, day };
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
 function daysFromCivil(year: bigint, month: number, day: number): bigint {
@@ -86,12 +89,27 @@ function daysFromCivil(year: bigint, month: number, day: number): bigint {
   return era * 146_097n + BigInt(doe) - 719_468n;
 }
 
+/** Seconds either side of 1970 (~1.1 million years) within which `civil` computes in Numbers, exactly. */
+const numberSeconds = 2n ** 45n;
+
+// Node times are formatted three times for every file a backup stores, and BigInt arithmetic allocates every
+// intermediate value (~20 per time, most of the formatting's garbage), so the calendar works in Numbers; only
+// instants beyond ±2^45 s first give up whole 400-year cycles, after which the calendar repeats.
 function civil(localSeconds: bigint): Civil {
-  const days = floorDiv(localSeconds, 86_400n);
-  return { ...civilFromDays(days), secondOfDay: Number(localSeconds - days * 86_400n) };
+  if (localSeconds < -numberSeconds || localSeconds > numberSeconds) {
+    const cycles = floorDiv(localSeconds, fourCenturies);
+    const rest = civil(localSeconds - cycles * fourCenturies);
+    return { ...rest, year: rest.year + cycles * 400n };
+  }
+  const seconds = Number(localSeconds);
+  const days = Math.floor(seconds / 86_400);
+  const { year, month, day } = civilFromDays(days);
+  return { year: BigInt(year), month, day, secondOfDay: seconds - days * 86_400 };
 }
 
 const pad = (value: number | bigint, width: number) => value.toString().padStart(width, "0");
+/** "00" to "99": the two-digit fields of a time without a string made for each. */
+const twoDigits = Array.from({ length: 100 }, (_, value) => pad(value, 2));
 
 function format(c: Civil, nanos: number, offsetSeconds: number): string {
   if (c.year < 0n || c.year > 9999n) {
@@ -106,9 +124,9 @@ function format(c: Civil, nanos: number, offsetSeconds: number): string {
   if (offsetSeconds !== 0) {
     // Go prints whole minutes of the offset (truncated), the clock itself uses the full offset.
     const minutes = Math.trunc(Math.abs(offsetSeconds) / 60);
-    zone = `${offsetSeconds < 0 ? "-" : "+"}${pad(Math.floor(minutes / 60), 2)}:${pad(minutes % 60, 2)}`;
+    zone = `${offsetSeconds < 0 ? "-" : "+"}${pad(Math.floor(minutes / 60), 2)}:${twoDigits[minutes % 60]}`;
   }
-  return `${pad(c.year, 4)}-${pad(c.month, 2)}-${pad(c.day, 2)}T${pad(hh, 2)}:${pad(mm, 2)}:${pad(ss, 2)}${fraction}${zone}`;
+  return `${pad(c.year, 4)}-${twoDigits[c.month]}-${twoDigits[c.day]}T${twoDigits[hh]}:${twoDigits[mm]}:${twoDigits[ss]}${fraction}${zone}`;
 }
 
 function split(nanoseconds: bigint): { seconds: bigint; nanos: number } {
