@@ -1,7 +1,7 @@
 import { EngineError } from "../errors.ts";
 import type { ProgressMeter } from "../progress.ts";
+import { decodeBlob } from "../repository/blob-decode.ts";
 import { parseIndex } from "../repository/index-file.ts";
-import { decodeBlob } from "../repository/reader.ts";
 import type { Repository } from "../repository/repository.ts";
 import { decodeUnpacked } from "../repository/unpacked.ts";
 import type { FileInfo } from "../storage/backend.ts";

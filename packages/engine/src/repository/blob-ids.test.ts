@@ -2,9 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateKey } from "../crypto/key.ts";
+import { decodeBlob } from "./blob-decode.ts";
 import { BlobIdTable, sharedTableHas } from "./blob-ids.ts";
 import { blobId, sealBatch, WorkerSealer } from "./blob-sealer.ts";
-import { decodeBlob } from "./reader.ts";
 
 const hexId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString("hex"));
 const zeroId = "0".repeat(64);

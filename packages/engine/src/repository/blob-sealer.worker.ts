@@ -2,6 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { keyFromJson } from "../crypto/key.ts";
 import { isEngineError } from "../errors.ts";
 import { freeNow } from "../memory.ts";
+import { decodeBlob } from "./blob-decode.ts";
 import { sharedTableHas } from "./blob-ids.ts";
 import {
   type DecodeReply,
@@ -11,7 +12,6 @@ import {
   sealBatch,
   transferable,
 } from "./blob-sealer.ts";
-import { decodeBlob } from "./reader.ts";
 
 // One sealing thread of WorkerSealer: a batch of plaintexts in, their ids and sealed blobs out (but for those the
 // shared table of known ids holds), each direction as one buffer moved rather than copied. Or, for a restore, blobs

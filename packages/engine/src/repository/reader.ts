@@ -1,16 +1,15 @@
 import { createHash } from "node:crypto";
-import { type CryptoKey, open } from "../crypto/seal.ts";
+import type { CryptoKey } from "../crypto/seal.ts";
 import { EngineError } from "../errors.ts";
-import { freeNow } from "../memory.ts";
 import { LoadingCache } from "../snapshots/loading-cache.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { decodeTree, type TreeNode } from "../tree/tree-json.ts";
+import { decodeBlob } from "./blob-decode.ts";
 import type { BlobIdTable } from "./blob-ids.ts";
 import { parseIndex } from "./index-file.ts";
 import type { BlobType, PackedBlob } from "./pack.ts";
 import { parseSnapshot, type Snapshot } from "./snapshot.ts";
 import { decodeUnpacked } from "./unpacked.ts";
-import { decompressFrame } from "./zstd.ts";
 
 // Reading a repository, ours or restic's: snapshots, the index, and blobs, each verified against its id so a
 // damaged byte is reported, never returned.
@@ -143,30 +142,6 @@ export class RepositoryReader {
   async tree(id: string): Promise<TreeNode[]> {
     return decodeTree(await this.blob("tree", id));
   }
-}
-
-/**
- * A blob's plaintext from its sealed bytes (already loaded, e.g. with the rest of its pack): authenticated,
- * decompressed and checked against its id, MAC_MISMATCH when any of that fails.
- */
-export function decodeBlob(key: CryptoKey, id: string, location: BlobLocation, sealed: Uint8Array): Buffer {
-  const what = `${location.type} blob ${id} in pack ${location.pack}`;
-  const payload = open(key, sealed, what);
-  let plaintext = payload;
-  if (location.uncompressedLength !== undefined) {
-    try {
-      plaintext = decompressFrame(payload, location.uncompressedLength);
-    } catch (error) {
-      // Authenticated bytes that do not decompress to what the index says were stored wrong: damage all the same.
-      throw new EngineError("REPOSITORY_DAMAGED", `${what}: ${error instanceof Error ? error.message : String(error)}`);
-    } finally {
-      freeNow(payload);
-    }
-  }
-  if (createHash("sha256").update(plaintext).digest("hex") !== id) {
-    throw new EngineError("MAC_MISMATCH", `${what} does not match its id`);
-  }
-  return plaintext;
 }
 
 function verifyStorageId(bytes: Uint8Array, name: string, what: string): void {
